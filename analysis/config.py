@@ -1,0 +1,62 @@
+"""Settings declared once: vocabularies, limits and where the database lives."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DB_PATH = REPO_ROOT / "data" / "opinion.duckdb"
+DB_ENV_VAR = "OPINION_DB"
+TIMEZONE = "Asia/Shanghai"
+
+# 来源渠道 from the seeds, in the order the UI lists them.
+CHANNELS: tuple[str, ...] = (
+    "门户网站", "新闻", "新闻跟帖", "论坛", "贴吧", "微博", "微信公众号", "抖音", "快手", "博客",
+    "维权网站", "传统媒体", "境外媒体", "市长信箱", "书记信箱", "留言板", "12345热线", "上级转办", "信访",
+)
+
+# Names seen in exports for the same channel; unknown names are kept as given (the list is open).
+CHANNEL_ALIASES: dict[str, str] = {
+    "weibo": "微博", "新浪微博": "微博", "wechat": "微信公众号", "微信": "微信公众号", "公众号": "微信公众号",
+    "douyin": "抖音", "kuaishou": "快手", "tieba": "贴吧", "百度贴吧": "贴吧", "bbs": "论坛",
+    "news": "新闻", "新闻网站": "新闻", "跟帖": "新闻跟帖", "门户": "门户网站", "blog": "博客",
+    "境外": "境外媒体", "报纸": "传统媒体", "电视": "传统媒体", "12345": "12345热线",
+    "市长热线": "12345热线", "领导留言板": "留言板", "转办": "上级转办", "交办": "上级转办",
+    "zhihu": "论坛", "知乎": "论坛", "xhs": "论坛", "小红书": "论坛", "bilibili": "论坛", "b站": "论坛",
+}
+
+TOPICS: tuple[str, ...] = (
+    "安全生产", "食品药品", "教育", "医疗卫生", "拆迁征收", "环境污染", "交通出行", "物业小区",
+    "欠薪维权", "防汛救灾", "营商环境", "社会治安",
+)
+UNCLASSIFIED_TOPIC = "未分类"
+
+SENTIMENT_LABELS: tuple[str, ...] = ("正面", "中性", "负面")
+POST_TYPES: tuple[str, ...] = ("original", "repost", "comment")
+
+# Ingest limits: a row beyond them is quarantined with the reason, never silently cut.
+MAX_TEXT_CHARS = 50_000
+FUTURE_TOLERANCE_HOURS = 24
+MAX_UPLOAD_MB = 50
+
+
+def resolve_db_path(cli_value: str | os.PathLike | None = None) -> Path:
+    """The database file: --db wins, then $OPINION_DB, then data/opinion.duckdb."""
+    chosen = cli_value or os.environ.get(DB_ENV_VAR) or DEFAULT_DB_PATH
+    return Path(chosen).expanduser().resolve()
+
+
+def inbox_dir(db_path: Path) -> Path:
+    """Where ingests queue batches while another process owns the database file."""
+    return db_path.parent / "inbox"
+
+
+def canonical_channel(name: str | None) -> str | None:
+    """Map an export's channel name onto the seeds' vocabulary; keep unknown names as given."""
+    if name is None:
+        return None
+    cleaned = str(name).strip()
+    if not cleaned:
+        return None
+    return CHANNEL_ALIASES.get(cleaned.lower(), CHANNEL_ALIASES.get(cleaned, cleaned))

@@ -1,0 +1,267 @@
+"""The one door to the DuckDB file: schema and migrations, connection, bulk batch writes, queries."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from analysis.config import TIMEZONE
+
+log = logging.getLogger(__name__)
+
+POST_COLUMNS: tuple[str, ...] = (
+    "post_id", "channel", "site", "url", "author_id", "title", "text", "text_norm", "created_at",
+    "collected_at", "parent_id", "root_id", "post_type", "repost_count", "comment_count", "like_count",
+    "read_count", "region", "topic", "topics", "keywords", "sentiment_score", "sentiment_label",
+    "sentiment_model", "content_key", "batch_id",
+)
+QUARANTINE_COLUMNS: tuple[str, ...] = ("line", "reason_code", "reason", "raw")
+
+# Forward-only migrations: index i brings the schema from version i to i + 1. Never edit a shipped one.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE posts (
+        post_id         VARCHAR PRIMARY KEY,
+        channel         VARCHAR NOT NULL,
+        site            VARCHAR,
+        url             VARCHAR,
+        author_id       VARCHAR,
+        title           VARCHAR,
+        text            VARCHAR NOT NULL,          -- as read, untouched
+        text_norm       VARCHAR NOT NULL,          -- simplified, half-width: for search and models
+        created_at      TIMESTAMPTZ NOT NULL,
+        collected_at    TIMESTAMPTZ,
+        parent_id       VARCHAR,
+        root_id         VARCHAR,
+        post_type       VARCHAR NOT NULL CHECK (post_type IN ('original', 'repost', 'comment')),
+        repost_count    BIGINT NOT NULL DEFAULT 0,
+        comment_count   BIGINT NOT NULL DEFAULT 0,
+        like_count      BIGINT NOT NULL DEFAULT 0,
+        read_count      BIGINT NOT NULL DEFAULT 0,
+        region          VARCHAR,
+        topic           VARCHAR NOT NULL,
+        topics          VARCHAR[] NOT NULL,
+        keywords        VARCHAR[] NOT NULL,
+        sentiment_score DOUBLE NOT NULL,
+        sentiment_label VARCHAR NOT NULL CHECK (sentiment_label IN ('正面', '中性', '负面')),
+        sentiment_model VARCHAR NOT NULL,
+        content_key     VARCHAR NOT NULL,          -- author + text + minute: the third duplicate rule
+        batch_id        VARCHAR NOT NULL,
+        ingested_at     TIMESTAMPTZ NOT NULL DEFAULT now()
+    );
+    CREATE TABLE quarantine (
+        batch_id        VARCHAR NOT NULL,
+        source_file     VARCHAR NOT NULL,
+        source_sha256   VARCHAR NOT NULL,
+        line            BIGINT NOT NULL,
+        reason_code     VARCHAR NOT NULL,
+        reason          VARCHAR NOT NULL,
+        raw             VARCHAR NOT NULL,
+        quarantined_at  TIMESTAMPTZ NOT NULL DEFAULT now()
+    );
+    CREATE TABLE ingest_batches (
+        batch_id        VARCHAR PRIMARY KEY,
+        source_file     VARCHAR NOT NULL,
+        sha256          VARCHAR NOT NULL,
+        file_format     VARCHAR NOT NULL,
+        layout          VARCHAR NOT NULL,
+        rows_read       BIGINT NOT NULL,
+        inserted        BIGINT NOT NULL,
+        duplicates      BIGINT NOT NULL,
+        quarantined     BIGINT NOT NULL,
+        started_at      TIMESTAMPTZ NOT NULL,
+        finished_at     TIMESTAMPTZ NOT NULL
+    );
+    """,
+)
+
+
+class DatabaseLocked(RuntimeError):
+    """Another process holds the database file (DuckDB allows one writer process)."""
+
+
+@dataclass(frozen=True)
+class BatchRecord:
+    """What is known about an ingest batch before it is written."""
+
+    batch_id: str
+    source_file: str
+    sha256: str
+    file_format: str
+    layout: str
+    rows_read: int
+    started_at: pd.Timestamp
+
+
+@dataclass(frozen=True)
+class WriteCounts:
+    inserted: int
+    duplicates: int
+    quarantined: int
+
+
+class Store:
+    """A DuckDB file opened by this process; thread-safe through a cursor per query."""
+
+    def __init__(self, path: str | Path, *, read_only: bool = False):
+        self.path = Path(path)
+        self.read_only = read_only
+        if not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._conn = duckdb.connect(str(self.path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                raise DatabaseLocked(f"database {self.path} is in use by another process") from exc
+            raise
+        self._write_lock = threading.Lock()
+        self._conn.execute(f"SET TimeZone = '{TIMEZONE}'")
+        if not read_only:
+            self._migrate()
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- schema -------------------------------------------------------------------------------------
+    def schema_version(self) -> int:
+        exists = self._conn.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
+        ).fetchone()[0]
+        if not exists:
+            return 0
+        return int(self._conn.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        current = self.schema_version()
+        if current > len(MIGRATIONS):
+            raise RuntimeError(
+                f"database schema version {current} is newer than this program ({len(MIGRATIONS)})"
+            )
+        for version in range(current, len(MIGRATIONS)):
+            with self._transaction() as conn:
+                conn.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER, applied_at TIMESTAMPTZ)"
+                )
+                conn.execute(MIGRATIONS[version])
+                conn.execute("INSERT INTO schema_version VALUES (?, now())", [version + 1])
+            log.info("migrated %s to schema version %d", self.path, version + 1)
+
+    # -- reads --------------------------------------------------------------------------------------
+    def query(self, sql: str, params: Sequence | Mapping | None = None) -> pd.DataFrame:
+        """Run one parametrized query on its own cursor and return a DataFrame."""
+        cursor = self._conn.cursor()
+        try:
+            cursor.execute(f"SET TimeZone = '{TIMEZONE}'")
+            return cursor.execute(sql, params or []).df()
+        finally:
+            cursor.close()
+
+    def scalar(self, sql: str, params: Sequence | Mapping | None = None):
+        cursor = self._conn.cursor()
+        try:
+            row = cursor.execute(sql, params or []).fetchone()
+            return None if row is None else row[0]
+        finally:
+            cursor.close()
+
+    def data_version(self) -> str:
+        """Changes whenever a batch lands: the cache key for everything read from posts."""
+        row = self._conn.cursor().execute(
+            "SELECT count(*), coalesce(max(finished_at)::VARCHAR, '') FROM ingest_batches"
+        ).fetchone()
+        return f"{row[0]}:{row[1]}"
+
+    def batch_exists(self, batch_id: str) -> bool:
+        return bool(self.scalar("SELECT count(*) FROM ingest_batches WHERE batch_id = ?", [batch_id]))
+
+    # -- writes -------------------------------------------------------------------------------------
+    def write_batch(self, batch: BatchRecord, posts: pd.DataFrame, quarantined: pd.DataFrame) -> WriteCounts:
+        """Insert a validated batch in one transaction; duplicates are decided here, set-based.
+
+        A row is a duplicate when an earlier row (in this file or already stored) has the same
+        post_id, the same channel + url, or the same content_key (author, text, minute).
+        """
+        posts = posts.loc[:, list(POST_COLUMNS)].reset_index(drop=True)
+        posts.insert(0, "row_no", range(len(posts)))
+        quarantined = quarantined.loc[:, list(QUARANTINE_COLUMNS)]
+        with self._write_lock:
+            self._conn.register("incoming_posts", posts)
+            self._conn.register("incoming_quarantine", quarantined)
+            try:
+                with self._transaction() as conn:
+                    inserted = self._insert_new_posts(conn)
+                    conn.execute(
+                        """
+                        INSERT INTO quarantine
+                            (batch_id, source_file, source_sha256, line, reason_code, reason, raw)
+                        SELECT ?, ?, ?, q.line, q.reason_code, q.reason, q.raw
+                        FROM incoming_quarantine q
+                        WHERE NOT EXISTS (
+                            SELECT 1 FROM quarantine old
+                            WHERE old.source_sha256 = ? AND old.line = q.line AND old.reason_code = q.reason_code)
+                        """,
+                        [batch.batch_id, batch.source_file, batch.sha256, batch.sha256],
+                    )
+                    counts = WriteCounts(inserted, len(posts) - inserted, len(quarantined))
+                    conn.execute(
+                        "INSERT INTO ingest_batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
+                        [batch.batch_id, batch.source_file, batch.sha256, batch.file_format, batch.layout,
+                         batch.rows_read, counts.inserted, counts.duplicates, counts.quarantined,
+                         batch.started_at.to_pydatetime()],
+                    )
+            finally:
+                self._conn.unregister("incoming_posts")
+                self._conn.unregister("incoming_quarantine")
+        return counts
+
+    @staticmethod
+    def _insert_new_posts(conn) -> int:
+        columns = ", ".join(POST_COLUMNS)
+        before = conn.execute("SELECT count(*) FROM posts").fetchone()[0]
+        conn.execute(
+            f"""
+            INSERT INTO posts ({columns})
+            WITH ranked AS (
+                SELECT *,
+                    row_number() OVER (PARTITION BY post_id ORDER BY row_no) AS id_rank,
+                    row_number() OVER (PARTITION BY channel, coalesce(url, '#' || row_no::VARCHAR)
+                                       ORDER BY row_no) AS url_rank,
+                    row_number() OVER (PARTITION BY content_key ORDER BY row_no) AS content_rank
+                FROM incoming_posts
+            )
+            SELECT {columns} FROM ranked r
+            WHERE id_rank = 1 AND url_rank = 1 AND content_rank = 1
+              AND NOT EXISTS (SELECT 1 FROM posts p WHERE p.post_id = r.post_id)
+              AND NOT EXISTS (SELECT 1 FROM posts p WHERE r.url IS NOT NULL AND p.channel = r.channel
+                              AND p.url = r.url)
+              AND NOT EXISTS (SELECT 1 FROM posts p WHERE p.content_key = r.content_key)
+            ORDER BY created_at
+            """
+        )
+        return conn.execute("SELECT count(*) FROM posts").fetchone()[0] - before
+
+    @contextmanager
+    def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """BEGIN ... COMMIT, or ROLLBACK on any error: a batch is visible whole or not at all."""
+        if self.read_only:
+            raise RuntimeError("the database was opened read-only")
+        self._conn.execute("BEGIN TRANSACTION")
+        try:
+            yield self._conn
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
