@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from analysis import config
 from analysis.config import TIMEZONE
 from analysis.filters import Filters
 from analysis.store import Store
@@ -164,3 +165,79 @@ def dimension_values(store: Store) -> dict[str, list[str]]:
         )
         values[column] = frame["v"].tolist()
     return values
+
+
+HEATMAPS: dict[str, tuple[str, str, str, str]] = {
+    # kind: (row expression, column expression, row label, column label)
+    "topic_day": ("topic", "strftime(created_at, '%Y-%m-%d')", "话题", "日期"),
+    "channel_day": ("channel", "strftime(created_at, '%Y-%m-%d')", "渠道", "日期"),
+    "hour_weekday": ("hour(created_at)", "isodow(created_at)", "时段", "星期"),
+    "region_topic": ("coalesce(region, '未知')", "topic", "地域", "话题"),
+}
+MEASURES = {"posts": "发帖量", "negative_ratio": "负面占比", "heat": "热度指数"}
+
+
+def heatmap_cells(store: Store, f: Filters, kind: str) -> pd.DataFrame:
+    """Long form: one row per (row, col) cell with posts, negative, negative_ratio (+ Wilson) and heat."""
+    row_expr, col_expr, _, _ = HEATMAPS[kind]
+    where, params = f.where()
+    frame = store.query(
+        f"""SELECT {row_expr} AS row_key, {col_expr} AS col_key, {_AGGREGATES}
+            FROM posts WHERE {where} GROUP BY ALL""",
+        params,
+    )
+    return _with_derived(frame)
+
+
+def heatmap_matrix(cells: pd.DataFrame, measure: str) -> pd.DataFrame:
+    """Pivot cells into a matrix for a chart; rows ordered by volume, empty cells 0 (NaN for ratios)."""
+    if measure not in MEASURES:
+        raise ValueError(f"未知的指标：{measure}")
+    matrix = cells.pivot(index="row_key", columns="col_key", values=measure)
+    order = cells.groupby("row_key")["posts"].sum().sort_values(ascending=False).index
+    matrix = matrix.reindex(index=order).sort_index(axis=1)
+    return matrix if measure == "negative_ratio" else matrix.fillna(0)
+
+
+def spread(store: Store, f: Filters) -> pd.DataFrame:
+    """Reach per group: interactions, distinct channels/sites, mainstream media, velocity and acceleration.
+
+    velocity = posts in the busiest hour and mean posts per active hour; acceleration = posts in the
+    last hour with data minus the hour before it (positive: still speeding up).
+    """
+    where, params = f.where()
+    group = "'全部'" if f.group_by == "none" else _GROUP_COLUMNS[f.group_by]
+    mainstream = list(config.MAINSTREAM_SITES)
+    placeholders = ", ".join("?" for _ in mainstream)
+    totals = store.query(
+        f"""SELECT {group} AS grp, {_AGGREGATES},
+                   count(DISTINCT channel) AS channels,
+                   count(DISTINCT site) AS sites,
+                   count(*) FILTER (WHERE site IN ({placeholders})) AS mainstream_posts,
+                   list(DISTINCT site) FILTER (WHERE site IN ({placeholders})) AS mainstream_sites,
+                   min(created_at) AS first_seen,
+                   max(created_at) AS last_seen
+            FROM posts WHERE {where} GROUP BY ALL""",
+        [*mainstream, *mainstream, *params],
+    )
+    hourly = store.query(
+        f"""SELECT {group} AS grp, date_trunc('hour', created_at) AS hour, count(*) AS posts
+            FROM posts WHERE {where} GROUP BY ALL ORDER BY hour""",
+        params,
+    )
+    speed = hourly.groupby("grp", dropna=False).agg(
+        peak_velocity=("posts", "max"), mean_velocity=("posts", "mean"), active_hours=("posts", "size"))
+    speed["acceleration"] = hourly.groupby("grp", dropna=False).apply(_last_hour_change, include_groups=False)
+    frame = totals.merge(speed, left_on="grp", right_index=True, how="left")
+    frame["mainstream_sites"] = [sorted(v) if isinstance(v, list | np.ndarray) else []
+                                 for v in frame["mainstream_sites"]]
+    frame = _with_derived(frame).sort_values("posts", ascending=False).reset_index(drop=True)
+    return frame.drop(columns="grp") if f.group_by == "none" else frame.rename(columns={"grp": f.group_by})
+
+
+def _last_hour_change(hours: pd.DataFrame) -> int:
+    if hours.empty:
+        return 0
+    last = hours["hour"].iloc[-1]
+    previous = hours.loc[hours["hour"] == last - pd.Timedelta(hours=1), "posts"]
+    return int(hours["posts"].iloc[-1] - (previous.iloc[0] if len(previous) else 0))

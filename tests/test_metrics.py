@@ -106,3 +106,29 @@ def test_latest_day_and_dimension_values(store):
     values = metrics.dimension_values(store)
     assert values["channel"][0] == "微博"
     assert set(values["topic"]) == {"交通出行", "教育", "未分类"}
+
+
+def test_heatmaps_hand_computed(store):
+    cells = metrics.heatmap_cells(store, PERIOD, "hour_weekday")
+    matrix = metrics.heatmap_matrix(cells, "posts")
+    assert matrix.loc[9, 2] == 2  # Tuesday 09:00: two posts
+    assert matrix.loc[23, 2] == 1 and matrix.loc[0, 3] == 1
+    assert matrix.loc[9, 3] == 0
+    ratio = metrics.heatmap_matrix(metrics.heatmap_cells(store, PERIOD, "topic_day"), "negative_ratio")
+    assert ratio.loc["交通出行", "2026-11-10"] == pytest.approx(2 / 3)
+    assert math.isnan(ratio.loc["教育", "2026-11-10"])
+    assert list(metrics.heatmap_matrix(metrics.heatmap_cells(store, PERIOD, "region_topic"), "posts").index) == [
+        "城关区"]
+    with pytest.raises(ValueError):
+        metrics.heatmap_matrix(cells, "bogus")
+
+
+def test_spread_reach_mainstream_velocity_acceleration(store):
+    total = metrics.spread(store, PERIOD).iloc[0]
+    assert (total["channels"], total["sites"], total["mainstream_posts"]) == (3, 3, 1)
+    assert total["mainstream_sites"] == ["澎湃新闻"]
+    assert (total["peak_velocity"], total["active_hours"], total["acceleration"]) == (2, 3, 0)
+    assert total["mean_velocity"] == pytest.approx(4 / 3)
+    by_channel = metrics.spread(store, Filters(PERIOD.start, PERIOD.end, group_by="channel")).set_index("channel")
+    assert by_channel.loc["微博", "acceleration"] == 2  # its last hour (09:00) had 2, the hour before none
+    assert by_channel.loc["微博", "repost_sum"] == 10
