@@ -80,6 +80,98 @@ MIGRATIONS: tuple[str, ...] = (
         finished_at     TIMESTAMPTZ NOT NULL
     );
     """,
+    # 2: the incident workflow, alerts, analysts' sentiment corrections, settings and the audit log.
+    """
+    CREATE SEQUENCE event_seq;
+    CREATE SEQUENCE alert_seq;
+    CREATE SEQUENCE audit_seq;
+    CREATE TABLE incidents (
+        incident_id      VARCHAR PRIMARY KEY,
+        title            VARCHAR NOT NULL,
+        topic            VARCHAR,
+        region           VARCHAR,
+        source           VARCHAR NOT NULL,        -- spike | analyst | ticket | demo
+        first_seen_at    TIMESTAMPTZ NOT NULL,
+        responsible_unit VARCHAR,
+        tier_set         VARCHAR NOT NULL,
+        created_at       TIMESTAMPTZ NOT NULL DEFAULT now(),
+        created_by       VARCHAR NOT NULL
+    );
+    CREATE TABLE incident_posts (
+        incident_id VARCHAR NOT NULL,
+        post_id     VARCHAR NOT NULL,
+        added_at    TIMESTAMPTZ NOT NULL DEFAULT now(),
+        added_by    VARCHAR NOT NULL,
+        PRIMARY KEY (incident_id, post_id)
+    );
+    CREATE TABLE incident_events (             -- append-only lifecycle log
+        event_id    BIGINT PRIMARY KEY DEFAULT nextval('event_seq'),
+        incident_id VARCHAR NOT NULL,
+        step        VARCHAR NOT NULL,
+        occurred_at TIMESTAMPTZ NOT NULL,
+        actor       VARCHAR NOT NULL,
+        note        VARCHAR,
+        recorded_at TIMESTAMPTZ NOT NULL DEFAULT now()
+    );
+    CREATE TABLE incident_grades (             -- every grading, computed or overridden, kept
+        incident_id VARCHAR NOT NULL,
+        graded_at   TIMESTAMPTZ NOT NULL,
+        tier_set    VARCHAR NOT NULL,
+        grade       VARCHAR NOT NULL,
+        reasons     VARCHAR[] NOT NULL,
+        signals     JSON NOT NULL,
+        is_override BOOLEAN NOT NULL,
+        actor       VARCHAR NOT NULL,
+        note        VARCHAR
+    );
+    CREATE TABLE alert_rules (
+        rule_id     VARCHAR PRIMARY KEY,
+        name        VARCHAR NOT NULL,
+        kind        VARCHAR NOT NULL,
+        params      JSON NOT NULL,
+        enabled     BOOLEAN NOT NULL DEFAULT true,
+        cooldown_minutes INTEGER NOT NULL DEFAULT 60,
+        updated_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
+        updated_by  VARCHAR NOT NULL
+    );
+    CREATE TABLE alerts (
+        alert_id    BIGINT PRIMARY KEY DEFAULT nextval('alert_seq'),
+        rule_id     VARCHAR NOT NULL,
+        dedupe_key  VARCHAR NOT NULL UNIQUE,    -- the same data never fires the same alert twice
+        fired_at    TIMESTAMPTZ NOT NULL,
+        window_start TIMESTAMPTZ,
+        window_end  TIMESTAMPTZ,
+        subject     VARCHAR,                    -- topic / channel / region / incident the alert is about
+        severity    VARCHAR NOT NULL,
+        message     VARCHAR NOT NULL,
+        details     JSON NOT NULL,
+        state       VARCHAR NOT NULL DEFAULT 'new' CHECK (state IN ('new', 'acknowledged', 'closed')),
+        state_by    VARCHAR,
+        state_at    TIMESTAMPTZ,
+        merged_count INTEGER NOT NULL DEFAULT 1
+    );
+    CREATE TABLE sentiment_corrections (
+        post_id      VARCHAR NOT NULL,
+        label        VARCHAR NOT NULL CHECK (label IN ('正面', '中性', '负面')),
+        corrected_by VARCHAR NOT NULL,
+        corrected_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+        note         VARCHAR
+    );
+    CREATE TABLE settings (
+        key        VARCHAR PRIMARY KEY,
+        value      JSON NOT NULL,
+        updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+        updated_by VARCHAR NOT NULL
+    );
+    CREATE TABLE audit_log (
+        audit_id  BIGINT PRIMARY KEY DEFAULT nextval('audit_seq'),
+        logged_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+        actor     VARCHAR NOT NULL,
+        action    VARCHAR NOT NULL,
+        target    VARCHAR,
+        details   JSON
+    );
+    """,
 )
 
 
@@ -188,6 +280,12 @@ class Store:
         return bool(self.scalar("SELECT count(*) FROM ingest_batches WHERE batch_id = ?", [batch_id]))
 
     # -- writes -------------------------------------------------------------------------------------
+    def execute(self, statements: Sequence[tuple[str, Sequence | Mapping]]) -> None:
+        """Run parametrized write statements in one transaction: all of them land or none."""
+        with self._write_lock, self._transaction() as conn:
+            for sql, params in statements:
+                conn.execute(sql, params)
+
     def write_batch(self, batch: BatchRecord, posts: pd.DataFrame, quarantined: pd.DataFrame) -> WriteCounts:
         """Insert a validated batch in one transaction; duplicates are decided here, set-based.
 

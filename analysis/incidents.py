@@ -1,0 +1,581 @@
+"""Incidents: grouping posts, grading with stated reasons, the lifecycle event log, deadline clocks and KPIs.
+
+The rules follow the work system of Chinese 舆情 offices: found → verified → graded → reported within a
+deadline → handed to a unit → handled → answered publicly → tracked and urged → closed → reviewed →
+archived. Tier sets, thresholds and deadlines are data (see TIER_SETS, GradingThresholds, DEADLINES),
+so an office can change them in settings without touching code.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import Counter
+from dataclasses import asdict, dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from analysis import config, sensitive
+from analysis.store import Store
+
+TZ = config.TIMEZONE
+
+# -- tiers --------------------------------------------------------------------------------------------
+# Each tier set lists grades from gravest to mildest, with the colour the UI and briefings use.
+TIER_SETS: dict[str, tuple[tuple[str, str], ...]] = {
+    "三级": (("一级", "#d62728"), ("二级", "#ff7f0e"), ("三级", "#1f77b4")),
+    "四级": (("特别重大", "#d62728"), ("重大", "#ff7f0e"), ("较大", "#f2c500"), ("一般", "#1f77b4")),
+}
+DEFAULT_TIER_SET = "三级"
+# Deadline profiles are defined once for the 3-tier grades; 4-tier grades map onto them.
+DEADLINE_PROFILE = {"一级": "一级", "二级": "二级", "三级": "三级",
+                    "特别重大": "一级", "重大": "一级", "较大": "二级", "一般": "三级"}
+
+
+def grades_of(tier_set: str) -> list[str]:
+    if tier_set not in TIER_SETS:
+        raise ValueError(f"未知的分级体系：{tier_set}（可选：{'、'.join(TIER_SETS)}）")
+    return [grade for grade, _ in TIER_SETS[tier_set]]
+
+
+def grade_colour(grade: str) -> str:
+    return next((colour for tiers in TIER_SETS.values() for g, colour in tiers if g == grade), "#9e9e9e")
+
+
+# -- lifecycle ------------------------------------------------------------------------------------------
+LIFECYCLE: tuple[str, ...] = ("监测发现", "核实", "研判定级", "报送", "批办/交办", "处置", "公开回应", "跟踪",
+                              "督办/催办", "办结/化解", "总结评估", "归档")
+REOPEN = "重新打开"
+# A step may be recorded once its prerequisites are; repeatable steps may be recorded again.
+PREREQUISITES: dict[str, tuple[str, ...]] = {
+    "监测发现": (), "核实": ("监测发现",), "研判定级": ("监测发现",), "报送": ("监测发现",),
+    "批办/交办": ("报送",), "处置": ("研判定级",), "公开回应": ("核实",), "跟踪": ("处置",),
+    "督办/催办": ("监测发现",), "办结/化解": ("处置",), "总结评估": ("办结/化解",), "归档": ("总结评估",),
+}
+REPEATABLE = frozenset({"处置", "公开回应", "跟踪", "督办/催办", "核实", "报送"})
+CLOSED_STEP, ARCHIVED_STEP = "办结/化解", "归档"
+AFTER_CLOSURE = frozenset({"总结评估", "归档", "跟踪"})
+
+
+class LifecycleError(ValueError):
+    """A lifecycle event that breaks the configured order; the message is Chinese, for the UI."""
+
+
+def check_event(history: list[str], step: str, note: str | None = None) -> None:
+    """Raise LifecycleError unless `step` may follow the recorded `history` (oldest first)."""
+    if step == REOPEN:
+        if CLOSED_STEP not in _since_reopen(history):
+            raise LifecycleError("事件尚未办结，无需重新打开")
+        if not (note or "").strip():
+            raise LifecycleError("重新打开事件须填写原因")
+        return
+    if step not in PREREQUISITES:
+        raise LifecycleError(f"未知的处置环节：{step}（可选：{'、'.join(LIFECYCLE)}）")
+    current = _since_reopen(history)
+    done = set(history)
+    if ARCHIVED_STEP in current:
+        raise LifecycleError("事件已归档，如需继续处置请先“重新打开”并填写原因")
+    if CLOSED_STEP in current and step not in AFTER_CLOSURE:
+        raise LifecycleError(f"事件已办结，不能再记录“{step}”；如需继续处置请先“重新打开”并填写原因")
+    missing = [p for p in PREREQUISITES[step] if p not in done]
+    if missing:
+        raise LifecycleError(f"记录“{step}”之前须先完成：{'、'.join(missing)}")
+    if step in current and step not in REPEATABLE:
+        raise LifecycleError(f"“{step}”已记录过，不能重复记录")
+
+
+def _since_reopen(history: list[str]) -> list[str]:
+    last = max((i for i, s in enumerate(history) if s == REOPEN), default=-1)
+    return history[last + 1:]
+
+
+# -- grading ----------------------------------------------------------------------------------------------
+CASUALTY_WORDS = ("死亡", "身亡", "遇难", "丧生", "死伤", "伤亡", "受伤", "失踪", "重伤", "殉职")
+MASS_INCIDENT_WORDS = ("聚集", "群体性", "围堵", "堵路", "静坐", "拉横幅", "冲突", "打砸", "集体上访", "讨说法")
+
+
+@dataclass(frozen=True)
+class GradingThresholds:
+    """Count thresholds tighten inside sensitive periods (multiplied by the period's factor)."""
+
+    spread_window_minutes: int = 30       # "30分钟内跨N个平台传播"
+    fast_spread_channels: int = 5
+    severe_posts_per_hour: int = 100       # rapid fermentation
+    severe_posts: int = 300
+    several_sites: int = 3
+    dozens_of_comments: int = 30
+    rising_negative_points: float = 0.10   # negative share up by 10 points day on day
+    min_keyword_posts: int = 3             # one stray word is not a casualty report
+    escalate_after_hours: int = 24         # a 二级 still growing after a day becomes 一级
+
+    def tightened(self, factor: float) -> GradingThresholds:
+        if factor >= 1:
+            return self
+        counts = ("fast_spread_channels", "severe_posts_per_hour", "severe_posts", "several_sites",
+                  "dozens_of_comments", "min_keyword_posts")
+        return replace(self, **{name: max(1, int(np.ceil(getattr(self, name) * factor))) for name in counts})
+
+
+@dataclass(frozen=True)
+class Signals:
+    """What is measured about an incident's posts up to a moment; every grade reason cites these."""
+
+    posts: int
+    negative: int
+    negative_ratio: float
+    negative_ratio_change: float          # last 24 h vs the 24 h before, in ratio points
+    sites: int
+    channels: int
+    max_channels_in_window: int
+    peak_posts_per_hour: int
+    comments: int
+    mainstream_sites: tuple[str, ...]
+    overseas_posts: int
+    casualty_posts: int
+    mass_incident_posts: int
+    growing: bool                         # last 24 h busier than the 24 h before
+    sensitive_period: str | None
+    previous_grade: str | None
+    previous_graded_at: pd.Timestamp | None
+
+
+def measure(posts: pd.DataFrame, at: pd.Timestamp, thresholds: GradingThresholds,
+            previous: tuple[str, pd.Timestamp] | None = None) -> Signals:
+    """Signals from the incident's posts (columns created_at, channel, site, text_norm, sentiment_label,
+    comment_count) as of `at`."""
+    posts = posts[posts["created_at"] <= at].sort_values("created_at")
+    times = posts["created_at"]
+    negative = posts["sentiment_label"].eq("负面")
+    last_day = times > at - pd.Timedelta(hours=24)
+    day_before = (times > at - pd.Timedelta(hours=48)) & ~last_day
+    ratio_now = negative[last_day].mean() if last_day.any() else np.nan
+    ratio_before = negative[day_before].mean() if day_before.any() else np.nan
+    texts = posts["text_norm"].fillna("")
+    period = sensitive.active_period(at)
+    return Signals(
+        posts=len(posts),
+        negative=int(negative.sum()),
+        negative_ratio=float(negative.mean()) if len(posts) else 0.0,
+        negative_ratio_change=float(ratio_now - ratio_before) if not np.isnan(ratio_now - ratio_before) else 0.0,
+        sites=posts["site"].nunique(),
+        channels=posts["channel"].nunique(),
+        max_channels_in_window=_max_distinct_in_window(times, posts["channel"],
+                                                       pd.Timedelta(minutes=thresholds.spread_window_minutes)),
+        peak_posts_per_hour=_max_count_in_window(times, pd.Timedelta(hours=1)),
+        comments=int(posts["comment_count"].sum()),
+        mainstream_sites=tuple(sorted(set(posts["site"]) & set(config.MAINSTREAM_SITES))),
+        overseas_posts=int(posts["channel"].eq("境外媒体").sum()),
+        casualty_posts=int(texts.str.contains("|".join(CASUALTY_WORDS)).sum()),
+        mass_incident_posts=int(texts.str.contains("|".join(MASS_INCIDENT_WORDS)).sum()),
+        growing=bool(last_day.sum() > day_before.sum()),
+        sensitive_period=period.name if period else None,
+        previous_grade=previous[0] if previous else None,
+        previous_graded_at=previous[1] if previous else None,
+    )
+
+
+def _nanoseconds(times: pd.Series) -> np.ndarray:
+    return pd.DatetimeIndex(times).as_unit("ns").asi8
+
+
+def _max_count_in_window(times: pd.Series, width: pd.Timedelta) -> int:
+    values = _nanoseconds(times)
+    if len(values) == 0:
+        return 0
+    ends = np.searchsorted(values, values + width.value, side="left")
+    return int((ends - np.arange(len(values))).max())
+
+
+def _max_distinct_in_window(times: pd.Series, labels: pd.Series, width: pd.Timedelta) -> int:
+    """Most distinct labels inside any window of `width` (two pointers, O(n))."""
+    values, names = _nanoseconds(times), labels.to_numpy()
+    counts: Counter = Counter()
+    best, left = 0, 0
+    for right in range(len(values)):
+        counts[names[right]] += 1
+        while values[right] - values[left] >= width.value:
+            counts[names[left]] -= 1
+            if counts[names[left]] == 0:
+                del counts[names[left]]
+            left += 1
+        best = max(best, len(counts))
+    return best
+
+
+@dataclass(frozen=True)
+class Grade:
+    tier_set: str
+    grade: str
+    reasons: tuple[str, ...]
+
+
+def grade(signals: Signals, tier_set: str = DEFAULT_TIER_SET, at: pd.Timestamp | None = None,
+          thresholds: GradingThresholds = GradingThresholds()) -> Grade:
+    """The grade and every reason that fired, in Chinese. The gravest level with a reason wins."""
+    t = thresholds.tightened(sensitive.threshold_factor(at)) if at is not None else thresholds
+    s = signals
+    grave, serious = [], []
+    if s.casualty_posts >= t.min_keyword_posts:
+        grave.append(f"出现人员伤亡信息（{s.casualty_posts}条帖子提及）")
+    if s.mass_incident_posts >= t.min_keyword_posts:
+        grave.append(f"出现群体性事件信息（{s.mass_incident_posts}条帖子提及聚集、围堵等）")
+    if s.max_channels_in_window >= t.fast_spread_channels:
+        grave.append(f"{t.spread_window_minutes}分钟内跨{s.max_channels_in_window}个平台传播")
+    if s.mainstream_sites:
+        grave.append(f"出现主流媒体报道（{'、'.join(s.mainstream_sites)}）")
+    if s.peak_posts_per_hour >= t.severe_posts_per_hour:
+        grave.append(f"快速发酵：1小时内最多{s.peak_posts_per_hour}条")
+    if s.sensitive_period and (s.peak_posts_per_hour >= t.severe_posts_per_hour // 2 or s.posts >= t.severe_posts):
+        grave.append(f"敏感时期（{s.sensitive_period}）内快速发酵")
+    if (s.previous_grade in ("二级", "较大") and s.previous_graded_at is not None and at is not None
+            and at - s.previous_graded_at >= pd.Timedelta(hours=t.escalate_after_hours) and s.growing):
+        grave.append(f"{s.previous_grade}事件{t.escalate_after_hours}小时后仍在升温，升级处理")
+    if s.overseas_posts:
+        serious.append(f"境外媒体关注（{s.overseas_posts}条）")
+    if s.sites >= t.several_sites:
+        serious.append(f"在{s.sites}个站点传播")
+    if s.comments >= t.dozens_of_comments:
+        serious.append(f"评论达{s.comments}条")
+    if s.negative_ratio_change >= t.rising_negative_points:
+        serious.append(f"负面声音上升：近24小时负面占比上升{s.negative_ratio_change * 100:.0f}个百分点")
+    if s.posts >= t.severe_posts:
+        serious.append(f"累计发帖{s.posts}条")
+    mild = [f"零星讨论：共{s.posts}条帖子，{s.sites}个站点，无主流媒体介入"]
+    period = sensitive.active_period(at) if at is not None else None
+    if period is not None and period.factor < 1:
+        note = f"（敏感时期“{period.name}”，阈值已收紧）"
+        grave, serious = [r + note for r in grave], [r + note for r in serious]
+    grades = grades_of(tier_set)
+    if tier_set == "四级":
+        # 特别重大 needs gravity on two fronts (e.g. casualties and mainstream/overseas attention).
+        if len(grave) >= 2 and (s.mainstream_sites or s.overseas_posts):
+            return Grade(tier_set, grades[0], tuple(grave + serious))
+        if grave:
+            return Grade(tier_set, grades[1], tuple(grave + serious))
+        if serious:
+            return Grade(tier_set, grades[2], tuple(serious))
+        return Grade(tier_set, grades[3], tuple(mild))
+    if grave:
+        return Grade(tier_set, grades[0], tuple(grave + serious))
+    if serious:
+        return Grade(tier_set, grades[1], tuple(serious))
+    return Grade(tier_set, grades[2], tuple(mild))
+
+
+# -- deadlines ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Deadline:
+    """A clock: `step` must be recorded within `minutes` (hard limit `hard_minutes`) after `anchor`."""
+
+    profile: str          # 一级 / 二级 / 三级 (4-tier grades map via DEADLINE_PROFILE)
+    label: str
+    step: str
+    anchor: str
+    minutes: int
+    hard_minutes: int | None = None
+    ticket_only: bool = False   # only for incidents from mailboxes, 留言板 or hotline tickets
+
+
+# Defaults from the seeds and 国办发〔2016〕61号; offices edit them in settings.
+DEADLINES: tuple[Deadline, ...] = (
+    Deadline("一级", "首报（30分钟内报送）", "报送", "监测发现", 30),
+    Deadline("一级", "基本情况报告（2小时内）", "核实", "监测发现", 120),
+    Deadline("一级", "权威发布（3小时，最迟5小时）", "公开回应", "监测发现", 180, 300),
+    Deadline("一级", "新闻发布会/回应（24小时内）", "跟踪", "监测发现", 24 * 60),
+    Deadline("二级", "报送（2小时内）", "报送", "监测发现", 120),
+    Deadline("二级", "公开回应（48小时内）", "公开回应", "监测发现", 48 * 60),
+    Deadline("三级", "报送（24小时内）", "报送", "监测发现", 24 * 60),
+    Deadline("三级", "公开回应（48小时内）", "公开回应", "监测发现", 48 * 60),
+    *(Deadline(p, "信件/留言答复（3个工作日，最迟5日）", "公开回应", "监测发现", 3 * 24 * 60, 5 * 24 * 60, True)
+      for p in ("一级", "二级", "三级")),
+    *(Deadline(p, "总结评估（办结后3日内）", "总结评估", "办结/化解", 3 * 24 * 60) for p in ("一级", "二级", "三级")),
+)
+TICKET_CHANNELS = frozenset({"市长信箱", "书记信箱", "留言板", "12345热线", "上级转办", "信访"})
+
+
+def _from_tickets(channels) -> bool:
+    """An incident whose posts all came through mailboxes, 留言板 or hotlines runs on the reply clock."""
+    return channels is not None and len(channels) > 0 and set(channels) <= TICKET_CHANNELS
+
+
+def clocks_for(grade_name: str, events: pd.DataFrame, from_tickets: bool, now: pd.Timestamp) -> pd.DataFrame:
+    """Every deadline of one incident: due time, met/missed/open, minutes left (negative when overdue).
+
+    `events` has columns step, occurred_at (the incident's lifecycle log).
+    """
+    profile = DEADLINE_PROFILE.get(grade_name, "三级")
+    rows = []
+    for d in DEADLINES:
+        if d.profile != profile or (d.ticket_only and not from_tickets):
+            continue
+        if not d.ticket_only and from_tickets and d.step == "公开回应":
+            continue  # tickets are answered on the mailbox clock, not the press clock
+        anchors = events.loc[events["step"] == d.anchor, "occurred_at"]
+        if anchors.empty:
+            continue
+        start = anchors.min()
+        due = start + pd.Timedelta(minutes=d.minutes)
+        hard = start + pd.Timedelta(minutes=d.hard_minutes) if d.hard_minutes else due
+        done = events.loc[(events["step"] == d.step) & (events["occurred_at"] >= start), "occurred_at"]
+        done_at = done.min() if not done.empty else pd.NaT
+        if pd.notna(done_at):
+            status = "按时" if done_at <= due else ("超目标未超时限" if done_at <= hard else "逾期完成")
+            left = None
+        else:
+            left = (hard - now).total_seconds() / 60
+            status = "已逾期" if left < 0 else "进行中"
+        rows.append({"label": d.label, "step": d.step, "anchor_at": start, "due_at": due, "hard_due_at": hard,
+                     "done_at": done_at, "status": status, "minutes_left": left,
+                     "is_overdue": status in ("已逾期", "逾期完成")})
+    return pd.DataFrame(rows, columns=["label", "step", "anchor_at", "due_at", "hard_due_at", "done_at", "status",
+                                       "minutes_left", "is_overdue"])
+
+
+def format_minutes(minutes: float | None) -> str:
+    """'剩余1小时20分' or '已逾期3小时5分' for the clocks."""
+    if minutes is None or pd.isna(minutes):
+        return ""
+    whole = int(abs(minutes))
+    days, rest = divmod(whole, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    text = (f"{days}天" if days else "") + (f"{hours}小时" if hours else "") + f"{mins}分"
+    return ("剩余" if minutes >= 0 else "已逾期") + text
+
+
+# -- persistence ----------------------------------------------------------------------------------------------
+def _now() -> pd.Timestamp:
+    return pd.Timestamp.now(tz=TZ)
+
+
+def _audit(actor: str, action: str, target: str, details: dict) -> tuple[str, list]:
+    return ("INSERT INTO audit_log (actor, action, target, details) VALUES (?, ?, ?, ?)",
+            [actor, action, target, json.dumps(details, ensure_ascii=False, default=str)])
+
+
+def create_incident(store: Store, title: str, post_ids: list[str], actor: str, source: str = "analyst",
+                    topic: str | None = None, region: str | None = None, responsible_unit: str | None = None,
+                    first_seen_at: pd.Timestamp | None = None, tier_set: str = DEFAULT_TIER_SET,
+                    incident_id: str | None = None) -> str:
+    """Create an incident over existing posts, record 监测发现 at first sight, and grade it."""
+    if not title.strip():
+        raise ValueError("事件标题不能为空")
+    grades_of(tier_set)
+    post_ids = list(dict.fromkeys(post_ids))
+    if post_ids:
+        found = store.query("SELECT post_id, created_at, topic, region FROM posts WHERE post_id IN "
+                            f"({', '.join('?' for _ in post_ids)})", post_ids)
+        unknown = set(post_ids) - set(found["post_id"])
+        if unknown:
+            raise ValueError(f"以下帖子不存在：{'、'.join(sorted(unknown)[:5])}")
+        first_seen_at = first_seen_at or pd.Timestamp(found["created_at"].min())
+        topic = topic or found["topic"].mode().iloc[0]
+        region = region or (found["region"].dropna().mode().iloc[0] if found["region"].notna().any() else None)
+    if first_seen_at is None:
+        raise ValueError("没有关联帖子时须给出首次发现时间")
+    incident_id = incident_id or f"INC-{pd.Timestamp(first_seen_at).tz_convert(TZ):%Y%m%d}-{uuid.uuid4().hex[:4]}"
+    statements = [
+        ("INSERT INTO incidents (incident_id, title, topic, region, source, first_seen_at, responsible_unit, "
+         "tier_set, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         [incident_id, title.strip(), topic, region, source, pd.Timestamp(first_seen_at).to_pydatetime(),
+          responsible_unit, tier_set, actor]),
+        *[("INSERT INTO incident_posts (incident_id, post_id, added_by) VALUES (?, ?, ?)", [incident_id, p, actor])
+          for p in post_ids],
+        ("INSERT INTO incident_events (incident_id, step, occurred_at, actor, note) VALUES (?, ?, ?, ?, ?)",
+         [incident_id, "监测发现", pd.Timestamp(first_seen_at).to_pydatetime(), actor, f"来源：{source}"]),
+        _audit(actor, "create_incident", incident_id, {"title": title, "posts": len(post_ids)}),
+    ]
+    store.execute(statements)
+    return incident_id
+
+
+def events(store: Store, incident_id: str) -> pd.DataFrame:
+    return store.query("SELECT event_id, step, occurred_at, actor, note, recorded_at FROM incident_events "
+                       "WHERE incident_id = ? ORDER BY occurred_at, event_id", [incident_id])
+
+
+def add_event(store: Store, incident_id: str, step: str, actor: str, at: pd.Timestamp | None = None,
+              note: str | None = None) -> None:
+    """Append a lifecycle event after checking the order; the log is never edited."""
+    _require_incident(store, incident_id)
+    history = events(store, incident_id)
+    check_event(history["step"].tolist(), step, note)
+    at = pd.Timestamp(at) if at is not None else _now()
+    if at.tzinfo is None:
+        at = at.tz_localize(TZ)
+    if not history.empty and at < history["occurred_at"].min():
+        raise LifecycleError("事件时间不能早于“监测发现”")
+    store.execute([
+        ("INSERT INTO incident_events (incident_id, step, occurred_at, actor, note) VALUES (?, ?, ?, ?, ?)",
+         [incident_id, step, at.to_pydatetime(), actor, note]),
+        _audit(actor, "incident_event", incident_id, {"step": step, "at": at, "note": note}),
+    ])
+
+
+def _require_incident(store: Store, incident_id: str) -> pd.Series:
+    found = store.query("SELECT * FROM incidents WHERE incident_id = ?", [incident_id])
+    if found.empty:
+        raise ValueError(f"事件不存在：{incident_id}")
+    return found.iloc[0]
+
+
+def incident_posts(store: Store, incident_id: str) -> pd.DataFrame:
+    return store.query(
+        """SELECT p.post_id, p.channel, p.site, p.url, p.author_id, p.title, p.text, p.text_norm, p.created_at,
+                  p.post_type, p.parent_id, p.root_id, p.repost_count, p.comment_count, p.like_count, p.read_count,
+                  p.sentiment_score, p.sentiment_label
+           FROM incident_posts ip JOIN posts p USING (post_id)
+           WHERE ip.incident_id = ? ORDER BY p.created_at""",
+        [incident_id],
+    )
+
+
+def grade_history(store: Store, incident_id: str) -> pd.DataFrame:
+    return store.query("SELECT graded_at, tier_set, grade, reasons, signals, is_override, actor, note "
+                       "FROM incident_grades WHERE incident_id = ? ORDER BY graded_at", [incident_id])
+
+
+def current_grade(store: Store, incident_id: str) -> pd.Series | None:
+    """The latest grading; an analyst's override stands until a later one."""
+    history = grade_history(store, incident_id)
+    return None if history.empty else history.iloc[-1]
+
+
+def grade_incident(store: Store, incident_id: str, at: pd.Timestamp | None = None, actor: str = "system",
+                   thresholds: GradingThresholds = GradingThresholds()) -> Grade:
+    """Compute and store the grade with its reasons (kept beside any override)."""
+    incident = _require_incident(store, incident_id)
+    at = pd.Timestamp(at) if at is not None else _now()
+    history = grade_history(store, incident_id)
+    computed = history[~history["is_override"]]
+    previous = (computed.iloc[-1]["grade"], pd.Timestamp(computed.iloc[-1]["graded_at"])) if len(computed) else None
+    signals = measure(incident_posts(store, incident_id), at, thresholds, previous)
+    result = grade(signals, incident["tier_set"], at, thresholds)
+    store.execute([
+        ("INSERT INTO incident_grades VALUES (?, ?, ?, ?, ?, ?, false, ?, NULL)",
+         [incident_id, at.to_pydatetime(), result.tier_set, result.grade, list(result.reasons),
+          json.dumps(asdict(signals), ensure_ascii=False, default=str), actor]),
+    ])
+    return result
+
+
+def override_grade(store: Store, incident_id: str, new_grade: str, reason: str, actor: str) -> None:
+    incident = _require_incident(store, incident_id)
+    allowed = grades_of(incident["tier_set"])
+    if new_grade not in allowed:
+        raise ValueError(f"“{new_grade}”不属于{incident['tier_set']}分级（可选：{'、'.join(allowed)}）")
+    if not reason.strip():
+        raise ValueError("人工调整定级须填写理由")
+    store.execute([
+        ("INSERT INTO incident_grades VALUES (?, ?, ?, ?, ?, '{}', true, ?, ?)",
+         [incident_id, _now().to_pydatetime(), incident["tier_set"], new_grade, [f"人工定级：{reason.strip()}"],
+          actor, reason.strip()]),
+        _audit(actor, "override_grade", incident_id, {"grade": new_grade, "reason": reason}),
+    ])
+
+
+def list_incidents(store: Store, now: pd.Timestamp | None = None) -> pd.DataFrame:
+    """One row per incident: grade, status, last step, posts, first seen / closed, next deadline."""
+    now = now or _now()
+    frame = store.query(
+        """WITH last_grade AS (
+               SELECT incident_id, arg_max(grade, graded_at) AS grade, arg_max(reasons, graded_at) AS reasons
+               FROM incident_grades GROUP BY incident_id),
+           steps AS (
+               SELECT incident_id, arg_max(step, occurred_at) AS last_step,
+                      list(step ORDER BY occurred_at, event_id) AS history,
+                      max(occurred_at) FILTER (WHERE step = '办结/化解') AS closed_at
+               FROM incident_events GROUP BY incident_id),
+           linked AS (
+               SELECT ip.incident_id, count(*) AS posts, list(DISTINCT p.channel) AS channels
+               FROM incident_posts ip JOIN posts p USING (post_id) GROUP BY ip.incident_id)
+           SELECT i.incident_id, i.title, i.topic, i.region, i.source, i.first_seen_at, i.responsible_unit,
+                  i.tier_set, g.grade, g.reasons, s.last_step, s.history, s.closed_at,
+                  coalesce(l.posts, 0) AS posts, l.channels
+           FROM incidents i LEFT JOIN last_grade g USING (incident_id) LEFT JOIN steps s USING (incident_id)
+           LEFT JOIN linked l USING (incident_id)
+           ORDER BY i.first_seen_at DESC"""
+    )
+    frame["status"] = [_status(list(h) if h is not None else []) for h in frame["history"]]
+    return frame
+
+
+def _status(history: list[str]) -> str:
+    current = _since_reopen(history)
+    if ARCHIVED_STEP in current:
+        return "已归档"
+    if CLOSED_STEP in current:
+        return "已办结"
+    return "处置中" if REOPEN not in history else "重新打开"
+
+
+def deadline_clocks(store: Store, now: pd.Timestamp | None = None) -> pd.DataFrame:
+    """Open deadlines of every incident not archived: due time, minutes left (negative when overdue)."""
+    now = pd.Timestamp(now) if now is not None else _now()
+    incidents = list_incidents(store, now)
+    all_events = store.query("SELECT incident_id, step, occurred_at FROM incident_events WHERE occurred_at <= ?",
+                             [now.to_pydatetime()])
+    rows = []
+    for incident in incidents.itertuples():
+        if incident.status == "已归档":
+            continue
+        clocks = clocks_for(incident.grade or "三级", all_events[all_events["incident_id"] == incident.incident_id],
+                            _from_tickets(incident.channels), now)
+        for clock in clocks[clocks["done_at"].isna()].itertuples():
+            rows.append({"incident_id": incident.incident_id, "title": incident.title, "grade": incident.grade,
+                         "step": clock.step, "label": clock.label, "deadline_at": clock.hard_due_at,
+                         "minutes_left": clock.minutes_left, "is_overdue": clock.is_overdue})
+    return pd.DataFrame(rows, columns=["incident_id", "title", "grade", "step", "label", "deadline_at",
+                                       "minutes_left", "is_overdue"])
+
+
+def escalate_overdue(store: Store, now: pd.Timestamp | None = None, actor: str = "system") -> int:
+    """Record one 督办/催办 event per overdue deadline (idempotent: the note names the deadline)."""
+    now = pd.Timestamp(now) if now is not None else _now()
+    clocks = deadline_clocks(store, now)
+    overdue = clocks[clocks["is_overdue"]]
+    count = 0
+    for clock in overdue.itertuples():
+        note = f"逾期督办：{clock.label}"
+        already = store.scalar("SELECT count(*) FROM incident_events WHERE incident_id = ? AND note = ?",
+                               [clock.incident_id, note])
+        if not already:
+            add_event(store, clock.incident_id, "督办/催办", actor, at=now, note=note)
+            count += 1
+    return count
+
+
+# -- KPIs ---------------------------------------------------------------------------------------------------
+def kpis(store: Store, start: pd.Timestamp, end: pd.Timestamp, now: pd.Timestamp | None = None) -> dict:
+    """Incidents first seen in [start, end): by grade, 化解率, reply rate, response times, on-time rates."""
+    now = pd.Timestamp(now) if now is not None else _now()
+    incidents = list_incidents(store, now)
+    inside = incidents[(incidents["first_seen_at"] >= start) & (incidents["first_seen_at"] < end)]
+    if inside.empty:
+        return {"incidents": 0, "by_grade": {}, "resolution_rate": None, "reply_rate": None,
+                "mean_response_hours": None, "p90_response_hours": None, "on_time_rate": {}, "overdue": 0}
+    all_events = store.query("SELECT incident_id, step, occurred_at FROM incident_events")
+    response_hours, on_time, overdue = [], {}, 0
+    for incident in inside.itertuples():
+        own = all_events[all_events["incident_id"] == incident.incident_id]
+        found = own.loc[own["step"] == "监测发现", "occurred_at"].min()
+        replies = own.loc[own["step"] == "公开回应", "occurred_at"]
+        if not replies.empty:
+            response_hours.append((replies.min() - found).total_seconds() / 3600)
+        clocks = clocks_for(incident.grade or "三级", own, _from_tickets(incident.channels), now)
+        for clock in clocks.itertuples():
+            if clock.status != "进行中":
+                on_time.setdefault(clock.step, []).append(clock.status in ("按时", "超目标未超时限"))
+        overdue += int((clocks["status"] == "已逾期").sum())
+    replied = sum(1 for i in inside.itertuples() if "公开回应" in (list(i.history) if i.history is not None else []))
+    hours = np.array(response_hours)
+    return {
+        "incidents": len(inside),
+        "by_grade": inside["grade"].value_counts().to_dict(),
+        "resolution_rate": float((inside["status"].isin(["已办结", "已归档"])).mean()),
+        "reply_rate": replied / len(inside),
+        "mean_response_hours": float(hours.mean()) if len(hours) else None,
+        "p90_response_hours": float(np.percentile(hours, 90)) if len(hours) else None,
+        "on_time_rate": {step: float(np.mean(flags)) for step, flags in on_time.items()},
+        "overdue": overdue,
+    }
