@@ -50,7 +50,7 @@ REOPEN = "重新打开"
 # A step may be recorded once its prerequisites are; repeatable steps may be recorded again.
 PREREQUISITES: dict[str, tuple[str, ...]] = {
     "监测发现": (), "核实": ("监测发现",), "研判定级": ("监测发现",), "报送": ("监测发现",),
-    "批办/交办": ("报送",), "处置": ("研判定级",), "公开回应": ("核实",), "跟踪": ("处置",),
+    "批办/交办": ("研判定级",), "处置": ("研判定级",), "公开回应": ("核实",), "跟踪": ("监测发现",),
     "督办/催办": ("监测发现",), "办结/化解": ("处置",), "总结评估": ("办结/化解",), "归档": ("总结评估",),
 }
 REPEATABLE = frozenset({"处置", "公开回应", "跟踪", "督办/催办", "核实", "报送"})
@@ -356,7 +356,7 @@ def _audit(actor: str, action: str, target: str, details: dict) -> tuple[str, li
 def create_incident(store: Store, title: str, post_ids: list[str], actor: str, source: str = "analyst",
                     topic: str | None = None, region: str | None = None, responsible_unit: str | None = None,
                     first_seen_at: pd.Timestamp | None = None, tier_set: str = DEFAULT_TIER_SET,
-                    incident_id: str | None = None) -> str:
+                    incident_id: str | None = None, note: str | None = None) -> str:
     """Create an incident over existing posts, record 监测发现 at first sight, and grade it."""
     if not title.strip():
         raise ValueError("事件标题不能为空")
@@ -382,7 +382,7 @@ def create_incident(store: Store, title: str, post_ids: list[str], actor: str, s
         *[("INSERT INTO incident_posts (incident_id, post_id, added_by) VALUES (?, ?, ?)", [incident_id, p, actor])
           for p in post_ids],
         ("INSERT INTO incident_events (incident_id, step, occurred_at, actor, note) VALUES (?, ?, ?, ?, ?)",
-         [incident_id, "监测发现", pd.Timestamp(first_seen_at).to_pydatetime(), actor, f"来源：{source}"]),
+         [incident_id, "监测发现", pd.Timestamp(first_seen_at).to_pydatetime(), actor, note or f"来源：{source}"]),
         _audit(actor, "create_incident", incident_id, {"title": title, "posts": len(post_ids)}),
     ]
     store.execute(statements)

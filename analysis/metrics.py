@@ -241,3 +241,19 @@ def _last_hour_change(hours: pd.DataFrame) -> int:
     last = hours["hour"].iloc[-1]
     previous = hours.loc[hours["hour"] == last - pd.Timedelta(hours=1), "posts"]
     return int(hours["posts"].iloc[-1] - (previous.iloc[0] if len(previous) else 0))
+
+
+def hourly_series(store: Store, f: Filters, by: str) -> pd.DataFrame:
+    """Posts and negative posts per hour and per topic/channel/region: the input of spike detection."""
+    if by not in ("topic", "channel", "region", "site", "none"):
+        raise ValueError(f"未知的分组方式：{by}")
+    where, params = f.where()
+    key = "'全部'" if by == "none" else _GROUP_COLUMNS[by]
+    frame = store.query(
+        f"""SELECT {key} AS key, date_trunc('hour', created_at) AS hour, count(*) AS posts,
+                   count(*) FILTER (WHERE sentiment_label = '负面') AS negative
+            FROM posts WHERE {where} GROUP BY ALL ORDER BY key, hour""",
+        params,
+    )
+    frame["hour"] = pd.to_datetime(frame["hour"]).dt.tz_convert(TIMEZONE)
+    return frame
