@@ -65,8 +65,10 @@ def cmd_demo(argv: list[str]) -> int:
                                  sha256=f"demo:{args.seed}:{args.days}")
     with Store(db_path) as store:
         summary = ingest.write_prepared(store, batch)
+        incident_ids = demo.load_incidents(store, demo.embedded_incidents(days=args.days, seed=args.seed))
     print(f"demo database {db_path}: inserted={summary.inserted} duplicates={summary.duplicates} "
-          f"quarantined={summary.quarantined} in {time.perf_counter() - started:.1f}s")
+          f"quarantined={summary.quarantined}, incidents={len(incident_ids)} "
+          f"in {time.perf_counter() - started:.1f}s")
     return 0
 
 
@@ -199,6 +201,7 @@ VERBS = {
     "cascades": _delegate("analysis.cascades", "cli_cascades"),
     "spikes": cmd_spikes,
     "incidents": cmd_incidents,
+    "alerts": _delegate("analysis.alerts", "cli_alerts"),
 }
 
 

@@ -231,10 +231,10 @@ class Store:
     def schema_version(self) -> int:
         exists = self._conn.execute(
             "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         if not exists:
             return 0
-        return int(self._conn.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0])
+        return int(self._conn.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchall()[0][0])
 
     def _migrate(self) -> None:
         current = self.schema_version()
@@ -264,17 +264,17 @@ class Store:
     def scalar(self, sql: str, params: Sequence | Mapping | None = None):
         cursor = self._conn.cursor()
         try:
-            row = cursor.execute(sql, params or []).fetchone()
-            return None if row is None else row[0]
+            rows = cursor.execute(sql, params or []).fetchall()
+            return rows[0][0] if rows else None
         finally:
             cursor.close()
 
     def data_version(self) -> str:
         """Changes whenever a batch lands: the cache key for everything read from posts."""
-        row = self._conn.cursor().execute(
-            "SELECT count(*), coalesce(max(finished_at)::VARCHAR, '') FROM ingest_batches"
-        ).fetchone()
-        return f"{row[0]}:{row[1]}"
+        count, newest = self.query(
+            "SELECT count(*) AS n, coalesce(max(finished_at)::VARCHAR, '') AS newest FROM ingest_batches"
+        ).iloc[0]
+        return f"{count}:{newest}"
 
     def batch_exists(self, batch_id: str) -> bool:
         return bool(self.scalar("SELECT count(*) FROM ingest_batches WHERE batch_id = ?", [batch_id]))
@@ -328,7 +328,7 @@ class Store:
     @staticmethod
     def _insert_new_posts(conn) -> int:
         columns = ", ".join(POST_COLUMNS)
-        before = conn.execute("SELECT count(*) FROM posts").fetchone()[0]
+        before = conn.execute("SELECT count(*) FROM posts").fetchall()[0][0]
         conn.execute(
             f"""
             INSERT INTO posts ({columns})
@@ -349,7 +349,7 @@ class Store:
             ORDER BY created_at
             """
         )
-        return conn.execute("SELECT count(*) FROM posts").fetchone()[0] - before
+        return conn.execute("SELECT count(*) FROM posts").fetchall()[0][0] - before
 
     @contextmanager
     def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:

@@ -123,17 +123,19 @@ def test_reopen_needs_a_reason_and_then_allows_handling_again():
 def test_deadlines_across_midnight_and_time_zones():
     found = ts("2026-11-18 23:50")
     events = pd.DataFrame({"step": ["监测发现"], "occurred_at": [found.tz_convert("UTC")]})
-    clocks = inc.clocks_for("一级", events, False, now=ts("2026-11-19 00:30")).set_index("step")
-    assert clocks.loc["报送", "due_at"] == ts("2026-11-19 00:20")
-    assert clocks.loc["报送", "minutes_left"] == pytest.approx(-10)
-    assert clocks.loc["报送", "status"] == "已逾期"
-    assert clocks.loc["公开回应", "due_at"] == ts("2026-11-19 02:50")
-    assert clocks.loc["公开回应", "hard_due_at"] == ts("2026-11-19 04:50")
-    assert inc.format_minutes(clocks.loc["报送", "minutes_left"]) == "已逾期10分"
-    assert inc.format_minutes(clocks.loc["公开回应", "minutes_left"]) == "剩余4小时20分"
+    clocks = inc.clocks_for("一级", events, False, now=ts("2026-11-19 00:30")).set_index("label")
+    report, release = "首报（30分钟内报送）", "权威发布（3小时，最迟5小时）"
+    assert clocks.loc[report, "due_at"] == ts("2026-11-19 00:20")
+    assert clocks.loc[report, "minutes_left"] == pytest.approx(-10)
+    assert clocks.loc[report, "status"] == "已逾期"
+    assert clocks.loc[release, "due_at"] == ts("2026-11-19 02:50")
+    assert clocks.loc[release, "hard_due_at"] == ts("2026-11-19 04:50")
+    assert inc.format_minutes(clocks.loc[report, "minutes_left"]) == "已逾期10分"
+    assert inc.format_minutes(clocks.loc[release, "minutes_left"]) == "剩余4小时20分"
     answered = pd.concat([events, pd.DataFrame({"step": ["公开回应"], "occurred_at": [ts("2026-11-19 03:30")]})])
-    late = inc.clocks_for("重大", answered, False, now=ts("2026-11-19 06:00")).set_index("step")
-    assert late.loc["公开回应", "status"] == "超目标未超时限"  # 重大 runs on the 一级 clock
+    late = inc.clocks_for("重大", answered, False, now=ts("2026-11-19 06:00")).set_index("label")
+    assert late.loc[release, "status"] == "超目标未超时限"  # 重大 runs on the 一级 clock
+    assert late.loc["新闻发布会/回应（24小时内）", "status"] == "按时"
 
 
 def test_ticket_incidents_run_on_the_three_day_reply_clock():
@@ -200,4 +202,4 @@ def test_kpis_for_a_period(store):
     assert result["mean_response_hours"] == pytest.approx(2.0)  # 14:00 → 16:00
     assert result["on_time_rate"]["报送"] == 0.5  # explosion: 25 minutes (within 30); heating ticket: missed
     assert result["on_time_rate"]["公开回应"] == 1.0  # 2 h, within the 3 h target
-    assert result["overdue"] == 2  # the heating ticket: report (24 h) and 3-day reply both missed
+    assert result["overdue"] == 1  # the heating ticket's 24 h report; its reply clock runs to the 5-day limit

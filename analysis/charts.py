@@ -1,0 +1,121 @@
+"""Pure Plotly figure builders shared by the pages and the briefing; they never call Streamlit."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+NEGATIVE_RED = "#d62728"
+POSITIVE_GREEN = "#2ca02c"
+NEUTRAL_GREY = "#9e9e9e"
+POST_TYPE_COLOURS = {"originals": "#1f77b4", "comments": "#7fb3e0", "reposts": "#c6dbef"}
+POST_TYPE_NAMES = {"originals": "原创", "comments": "评论/跟帖", "reposts": "转发"}
+FONT = "Noto Sans CJK SC, Source Han Sans SC, Microsoft YaHei, PingFang SC, sans-serif"
+
+
+def _layout(fig: go.Figure, title: str, height: int = 360) -> go.Figure:
+    fig.update_layout(
+        title={"text": title, "x": 0, "font": {"size": 15}},
+        font={"family": FONT, "size": 12},
+        height=height,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        legend={"orientation": "h", "y": -0.15, "x": 0},
+        plot_bgcolor="white",
+        hovermode="x unified",
+    )
+    fig.update_xaxes(showgrid=False)
+    fig.update_yaxes(gridcolor="#eeeeee")
+    return fig
+
+
+def volume_and_negativity(trend: pd.DataFrame, title: str = "发帖量与负面占比") -> go.Figure:
+    """Stacked volume by post type (so reposts never pass for volume) with the negative ratio and its 95 % band."""
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    for column in ("originals", "comments", "reposts"):
+        fig.add_bar(x=trend["bucket"], y=trend[column], name=POST_TYPE_NAMES[column],
+                    marker_color=POST_TYPE_COLOURS[column], secondary_y=False)
+    fig.add_scatter(x=trend["bucket"], y=trend["negative_ratio_high"], mode="lines", line={"width": 0},
+                    showlegend=False, hoverinfo="skip", secondary_y=True)
+    fig.add_scatter(x=trend["bucket"], y=trend["negative_ratio_low"], mode="lines", line={"width": 0},
+                    fill="tonexty", fillcolor="rgba(214,39,40,0.15)", name="负面占比95%区间",
+                    hoverinfo="skip", secondary_y=True)
+    fig.add_scatter(x=trend["bucket"], y=trend["negative_ratio"], mode="lines+markers", name="负面占比",
+                    line={"color": NEGATIVE_RED, "width": 2}, marker={"size": 4}, secondary_y=True)
+    fig.update_layout(barmode="stack")
+    fig.update_yaxes(title_text="发帖量", secondary_y=False)
+    fig.update_yaxes(title_text="负面占比", tickformat=".0%", rangemode="tozero", secondary_y=True,
+                     showgrid=False)
+    return _layout(fig, title)
+
+
+def breakdown_bars(frame: pd.DataFrame, dimension: str, title: str) -> go.Figure:
+    """Horizontal bars: negative posts in red, the rest in grey, largest on top."""
+    ordered = frame.sort_values("posts")
+    fig = go.Figure()
+    fig.add_bar(y=ordered[dimension], x=ordered["negative"], name="负面", orientation="h",
+                marker_color=NEGATIVE_RED,
+                customdata=ordered["negative_ratio"], hovertemplate="负面 %{x}（占比 %{customdata:.1%}）")
+    fig.add_bar(y=ordered[dimension], x=ordered["posts"] - ordered["negative"], name="非负面",
+                orientation="h", marker_color=NEUTRAL_GREY)
+    fig.update_layout(barmode="stack", hovermode="y unified")
+    return _layout(fig, title, height=max(260, 26 * len(ordered) + 80))
+
+
+# -- briefing builders (analysis.briefing uses them; pages may too) ---------------------------------------
+def heatmap_figure(matrix: pd.DataFrame, measure: str, title: str, row_label: str = "", col_label: str = "",
+                   height: int | None = None) -> go.Figure:
+    """A heatmap of `metrics.heatmap_matrix` output; ratios in red shades with % labels, counts in blues."""
+    is_ratio = measure == "negative_ratio"
+    values = matrix.to_numpy(dtype=float)
+    text = [[("" if pd.isna(v) else (f"{v:.0%}" if is_ratio else f"{v:.0f}")) for v in row] for row in values]
+    labelled = len(matrix.columns) <= 16  # beyond that the numbers overlap; hover still shows them
+    fig = go.Figure(go.Heatmap(
+        z=values, x=[str(c) for c in matrix.columns], y=[str(r) for r in matrix.index], text=text,
+        texttemplate="%{text}" if labelled else None, textfont={"size": 10},
+        colorscale="Reds" if is_ratio else "Blues", zmin=0, zmax=1 if is_ratio else None,
+        hovertemplate=f"{row_label} %{{y}}<br>{col_label} %{{x}}<br>%{{text}}<extra></extra>",
+        colorbar={"tickformat": ".0%" if is_ratio else ",d", "thickness": 12},
+    ))
+    fig.update_yaxes(autorange="reversed", title_text=row_label)
+    fig.update_xaxes(title_text=col_label, type="category")
+    fig = _layout(fig, title, height=height or max(300, 24 * len(matrix.index) + 120))
+    fig.update_layout(hovermode="closest")
+    return fig
+
+
+def topic_lines(trend: pd.DataFrame, group: str, title: str, value: str = "posts") -> go.Figure:
+    """One line per group (topic/channel) over time buckets, from `metrics.trend` with group_by set."""
+    fig = go.Figure()
+    for name, part in trend.groupby(group, sort=False):
+        fig.add_scatter(x=part["bucket"], y=part[value], mode="lines+markers", name=str(name),
+                        marker={"size": 4})
+    names = {"posts": "发帖量", "heat": "热度指数", "negative": "负面帖子", "negative_ratio": "负面占比"}
+    fig.update_yaxes(title_text=names.get(value, value), rangemode="tozero",
+                     tickformat=".0%" if value == "negative_ratio" else None)
+    return _layout(fig, title)
+
+
+def hourly_volume(hours: pd.DataFrame, title: str, events: pd.DataFrame | None = None) -> go.Figure:
+    """Posts per hour (columns hour, posts, negative) with lifecycle events as dotted vertical markers."""
+    fig = go.Figure()
+    fig.add_bar(x=hours["hour"], y=hours["posts"] - hours["negative"], name="非负面", marker_color=NEUTRAL_GREY)
+    fig.add_bar(x=hours["hour"], y=hours["negative"], name="负面", marker_color=NEGATIVE_RED)
+    fig.update_layout(barmode="stack")
+    top = float(hours["posts"].max()) if len(hours) else 1.0
+    if events is not None and len(events):
+        for number, row in enumerate(events.itertuples(), start=1):
+            fig.add_vline(x=row.occurred_at, line_dash="dot", line_color="#555555", line_width=1)
+            fig.add_annotation(x=row.occurred_at, y=top * (1.02 + 0.07 * (number % 3)), text=str(row.step),
+                               showarrow=False, font={"size": 10}, xanchor="left")
+    fig.update_yaxes(title_text="每小时发帖量")
+    return _layout(fig, title)
+
+
+def cascade_bars(stats: pd.DataFrame, labels: list[str], title: str) -> go.Figure:
+    """Size of the largest repost trees (bars) with their depth as text."""
+    fig = go.Figure(go.Bar(x=stats["size"], y=labels, orientation="h", marker_color="#1f77b4",
+                           text=[f"深度{d}" for d in stats["depth"]], textposition="outside"))
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(title_text="传播链规模（帖子数）")
+    return _layout(fig, title, height=max(240, 34 * len(labels) + 90))

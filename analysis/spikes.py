@@ -1,0 +1,340 @@
+"""Burst detection: each series' posts and negative ratio against its own robust, seasonal baseline."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+TZ = "Asia/Shanghai"
+MAD_TO_SIGMA = 1.4826  # MAD of a normal distribution times this = its standard deviation
+SPIKE_COLUMNS = [
+    "key", "kind", "start", "peak", "end", "hours", "peak_value", "baseline", "magnitude", "z",
+    "posts", "negative", "reason",
+]
+
+
+@dataclass(frozen=True)
+class SpikeParams:
+    """Detector settings; `HOURLY` and `DAILY` hold the defaults per grain (see `detect_spikes`)."""
+
+    recent_window: int  # periods before t whose median is the "recent" baseline
+    season_period: int  # periods per seasonal cycle (24 for hours -> same hour of day); 0 = none
+    season_lags: int  # how many previous cycles at the same phase form the seasonal median
+    min_posts: int  # a volume spike needs at least this many posts in the period
+    min_ratio: float  # ... and posts >= min_ratio * baseline
+    z_threshold: float  # ... and robust z = (posts - baseline) / scale >= this
+    min_history: int  # observed periods required in the recent window before anything fires
+    min_season_history: int  # previous cycles at the same phase required before anything fires
+    min_excess_clumps: float  # posts above baseline must be >= this many times the dispersion
+    dispersion_window: int  # periods used for the quasi-Poisson scale floor (level, variance/mean)
+    neg_window: int  # periods pooled for the baseline negative ratio
+    neg_min_posts: int  # a negative-ratio spike needs at least this many posts in the period
+    neg_min_negative: int  # ... and at least this many negative posts
+    neg_min_delta: float  # ... and Wilson lower bound >= baseline ratio + this
+    neg_min_ratio: float  # ... and Wilson lower bound >= baseline ratio * this
+    neg_min_baseline_posts: int  # posts needed in the baseline window for a trustworthy ratio
+    wilson_z: float  # normal quantile of the Wilson bound (1.96 -> 95 % two-sided)
+    max_gap: int  # quiet or unobserved periods allowed inside one spike before it is split
+
+
+HOURLY = SpikeParams(
+    recent_window=12, season_period=24, season_lags=7, min_posts=20, min_ratio=2.0, z_threshold=4.0,
+    min_history=6, min_season_history=1, min_excess_clumps=4.0, dispersion_window=672,
+    neg_window=168, neg_min_posts=20, neg_min_negative=8, neg_min_delta=0.10, neg_min_ratio=1.5,
+    neg_min_baseline_posts=50, wilson_z=2.58, max_gap=1,
+)
+DAILY = SpikeParams(
+    recent_window=14, season_period=0, season_lags=0, min_posts=30, min_ratio=1.8, z_threshold=4.0,
+    min_history=7, min_season_history=0, min_excess_clumps=4.0, dispersion_window=56,
+    neg_window=14, neg_min_posts=30, neg_min_negative=10, neg_min_delta=0.10, neg_min_ratio=1.5,
+    neg_min_baseline_posts=100, wilson_z=1.96, max_gap=0,
+)
+GRAINS = {"hour": ("h", HOURLY), "day": ("D", DAILY)}
+
+
+def wilson_lower(k: np.ndarray, n: np.ndarray, z: float = 1.96) -> np.ndarray:
+    """Wilson score lower bound of a binomial proportion k/n (0 where n == 0)."""
+    k = np.asarray(k, dtype=np.float64)
+    n = np.asarray(n, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = k / n
+        z2 = z * z
+        centre = p + z2 / (2 * n)
+        margin = z * np.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
+        low = (centre - margin) / (1 + z2 / n)
+    return np.where(n > 0, np.clip(low, 0.0, 1.0), 0.0)
+
+
+def _to_periods(hourly: pd.DataFrame, time_col: str, freq: str) -> tuple[pd.DatetimeIndex, pd.DataFrame]:
+    """Return the full period index and a long frame key/period/posts/negative, summed per period."""
+    missing = [c for c in ("key", time_col, "posts") if c not in hourly.columns]
+    if missing:
+        raise ValueError(f"缺少必需的列：{', '.join(missing)}")
+    t = pd.to_datetime(hourly[time_col])
+    t = t.dt.tz_localize(TZ) if t.dt.tz is None else t.dt.tz_convert(TZ)
+    frame = pd.DataFrame({
+        "key": hourly["key"].astype(str),
+        "period": t.dt.floor(freq),
+        "posts": pd.to_numeric(hourly["posts"], errors="coerce"),
+        "negative": pd.to_numeric(hourly["negative"], errors="coerce") if "negative" in hourly else np.nan,
+    })
+    # NaN posts = unobserved period; several rows in one period are summed (NaN only if all are NaN).
+    frame = frame.groupby(["key", "period"], sort=True).sum(min_count=1).reset_index()
+    if frame.empty:
+        return pd.DatetimeIndex([], tz=TZ), frame
+    index = pd.date_range(frame["period"].min(), frame["period"].max(), freq=freq)
+    return index, frame
+
+
+def _window_stack(x: np.ndarray, lags: list[int]) -> np.ndarray:
+    """Stack x shifted by each lag (rows = time) into shape (len(lags), T, K), NaN where out of range."""
+    t_len = x.shape[0]
+    out = np.full((len(lags),) + x.shape, np.nan)
+    for i, lag in enumerate(lags):
+        if lag < t_len:
+            out[i, lag:] = x[: t_len - lag]
+    return out
+
+
+def _trailing_dispersion(x: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and variance/mean ratio (>= 1) of the previous `window` observed periods, per column."""
+    obs = ~np.isnan(x)
+    x0 = np.where(obs, x, 0.0)
+
+    def trailing_sum(a: np.ndarray) -> np.ndarray:
+        c = np.vstack([np.zeros((1, a.shape[1])), np.cumsum(a, axis=0)])
+        t = np.arange(a.shape[0])
+        return c[t] - c[np.clip(t - window, 0, None)]
+
+    n = trailing_sum(obs.astype(np.float64))
+    s1 = trailing_sum(x0)
+    # Variance from hour-to-hour differences (Var(x_t - x_t-1) = 2 Var(x) for independent noise): the
+    # daily rhythm is slow, so it does not inflate the noise estimate the way a plain variance would.
+    step = np.vstack([np.full((1, x.shape[1]), np.nan), np.diff(x, axis=0)])
+    step_obs = ~np.isnan(step)
+    n_step = trailing_sum(step_obs.astype(np.float64))
+    s_step = trailing_sum(np.where(step_obs, step * step, 0.0))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = s1 / n
+        var = 0.5 * s_step / n_step
+        dispersion = np.where(mean > 0, var / mean, 1.0)
+    mean = np.where(n > 0, mean, 0.0)
+    return mean, np.fmax(np.nan_to_num(dispersion, nan=1.0), 1.0)
+
+
+def spike_scores(
+    hourly: pd.DataFrame, grain: str = "hour", time_col: str = "hour", **overrides
+) -> pd.DataFrame:
+    """Per key and period: observed values, baselines, scores and whether each detector fires.
+
+    Long frame ``key, period, posts, negative, baseline, scale, z, ratio, fires_volume,
+    negative_ratio, negative_lower, baseline_ratio, fires_negative`` - the input of `detect_spikes`,
+    also useful to draw a series with its baseline band. Parameters as in `detect_spikes`.
+    """
+    if grain not in GRAINS:
+        raise ValueError(f"不支持的时间粒度：{grain}（可选 hour / day）")
+    freq, defaults = GRAINS[grain]
+    params = replace(defaults, **overrides)
+    index, frame = _to_periods(hourly, time_col, freq)
+    if frame.empty:
+        return pd.DataFrame()
+    keys = sorted(frame["key"].unique())
+    def wide(column: str) -> pd.DataFrame:
+        return frame.pivot(index="period", columns="key", values=column).reindex(index=index, columns=keys)
+
+    posts = wide("posts")
+    negative = wide("negative")
+    # Absent rows mean "no posts" (0); rows present with NaN posts mean "not observed".
+    present = frame.assign(v=1).pivot(index="period", columns="key", values="v").reindex(
+        index=index, columns=keys
+    )
+    x = posts.to_numpy(dtype=np.float64)
+    x = np.where(present.isna().to_numpy(), 0.0, x)
+    neg = np.where(np.isnan(x), np.nan, np.nan_to_num(negative.to_numpy(dtype=np.float64)))
+    p = params
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=RuntimeWarning)  # all-NaN windows -> NaN on purpose
+        recent = _window_stack(x, list(range(1, p.recent_window + 1)))
+        med_recent = np.nanmedian(recent, axis=0)
+        # MAD of each component around its own median, pooled: the gap between the day and night
+        # levels inside the recent window is rhythm, not noise.
+        deviations = np.abs(recent - med_recent[None])
+        n_recent = np.sum(~np.isnan(recent), axis=0)
+        med_recent = np.where(n_recent >= p.min_history, med_recent, np.nan)
+        if p.season_period and p.season_lags:
+            season = _window_stack(x, [p.season_period * k for k in range(1, p.season_lags + 1)])
+            med_season = np.nanmedian(season, axis=0)
+            deviations = np.concatenate([deviations, np.abs(season - med_season[None])], axis=0)
+            enough = np.sum(~np.isnan(season), axis=0) >= min(p.min_season_history, p.season_lags)
+            med_season = np.where(enough, med_season, np.nan)
+            # Without a single previous cycle the time of day is unknown: stay quiet rather than
+            # flag the first morning's ramp.
+            med_recent = np.where(enough, med_recent, np.nan)
+        else:
+            med_season = np.full_like(x, np.nan)
+        # The larger of the two medians: the morning ramp is "normal" by the seasonal median, a slow
+        # day-long rise by the recent one; a spike must beat both.
+        baseline = np.where(np.isnan(med_season), med_recent, np.fmax(med_recent, med_season))
+        mad = np.nanmedian(deviations, axis=0)
+    # Quasi-Poisson floor: with a flat or mostly-zero history the MAD is 0, yet counts still vary by
+    # about sqrt(dispersion * level). Level and dispersion (variance / mean, at least 1) come from the
+    # previous `dispersion_window` periods, so sparse, lumpy series (0, 0, 20, 0, ...) need more to fire.
+    level, dispersion = _trailing_dispersion(x, p.dispersion_window)
+    floor = np.sqrt(dispersion * np.fmax(np.fmax(baseline, level), 0.0))
+    scale = np.fmax(np.fmax(MAD_TO_SIGMA * mad, floor), 1.0)
+    z = (x - baseline) / scale
+    ratio = x / np.fmax(baseline, 1.0)
+    # Overdispersed counts arrive in clumps of about `dispersion` posts; on a sparse series a single
+    # clump already gives a large z, so the excess must also span several clumps.
+    fires_volume = (
+        (x >= p.min_posts) & (z >= p.z_threshold) & (ratio >= p.min_ratio) & ~np.isnan(baseline)
+        & (x - baseline >= p.min_excess_clumps * dispersion)
+    )
+
+    # Negative ratio: pooled over the previous neg_window periods, Laplace-smoothed.
+    x0 = np.nan_to_num(x)
+    n0 = np.nan_to_num(neg)
+    cx = np.vstack([np.zeros((1, x.shape[1])), np.cumsum(x0, axis=0)])
+    cn = np.vstack([np.zeros((1, x.shape[1])), np.cumsum(n0, axis=0)])
+    t_idx = np.arange(x.shape[0])
+    lo = np.clip(t_idx - p.neg_window, 0, None)
+    base_posts = cx[t_idx] - cx[lo]
+    base_neg = cn[t_idx] - cn[lo]
+    baseline_ratio = (base_neg + 1.0) / (base_posts + 2.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        negative_ratio = np.where(x0 > 0, n0 / np.where(x0 > 0, x0, 1.0), np.nan)
+    lower = wilson_lower(n0, x0, p.wilson_z)
+    fires_negative = (
+        (x0 >= p.neg_min_posts) & (n0 >= p.neg_min_negative) & (base_posts >= p.neg_min_baseline_posts)
+        & (lower >= baseline_ratio + p.neg_min_delta) & (lower >= baseline_ratio * p.neg_min_ratio)
+        & ~np.isnan(neg)
+    )
+
+    grid = pd.MultiIndex.from_product([index, keys], names=["period", "key"])
+    out = pd.DataFrame({
+        "posts": x.ravel(), "negative": neg.ravel(), "baseline": baseline.ravel(), "scale": scale.ravel(),
+        "z": z.ravel(), "ratio": ratio.ravel(), "fires_volume": fires_volume.ravel(),
+        "negative_ratio": negative_ratio.ravel(), "negative_lower": lower.ravel(),
+        "baseline_ratio": baseline_ratio.ravel(), "fires_negative": fires_negative.ravel(),
+    }, index=grid).reset_index()
+    out = out[["key", "period"] + [c for c in out.columns if c not in ("key", "period")]]
+    return out.sort_values(["key", "period"], kind="stable").reset_index(drop=True)
+
+
+def detect_spikes(
+    hourly: pd.DataFrame, grain: str = "hour", time_col: str = "hour", **overrides
+) -> pd.DataFrame:
+    """Find volume and negative-ratio bursts in each series against that series' own baseline.
+
+    Input: ``key, hour, posts[, negative]`` with ``hour`` tz-aware (naive = Asia/Shanghai). Periods
+    absent from the frame count as 0 posts between the first and last period of the whole frame; a row
+    with ``posts`` NaN marks a period as *not observed* (collector down): it neither fires nor enters a
+    baseline. ``grain='day'`` sums the input per Shanghai calendar day and compares today with the
+    previous 14 days (works on daily input too). ``time_col`` names the time column.
+
+    Volume, for period t (defaults hourly / daily):
+      baseline = max(median of the previous ``recent_window`` periods (12 h / 14 d),
+                     median of the same hour on the previous ``season_lags`` days (7; daily: none)):
+                     the seasonal median absorbs the daily rhythm (night dips, morning ramp), the recent
+                     one a level that has risen during the day; a spike must beat both;
+      scale = max(1.4826·MAD (each window's deviations from its own median, pooled),
+                  sqrt(dispersion · max(baseline, mean)), 1), where mean and dispersion = variance/mean
+                  (>= 1, variance from hour-to-hour differences so the rhythm does not count as noise)
+                  come from the previous ``dispersion_window`` periods (672 h / 56 d): a quasi-Poisson
+                  floor for flat or mostly-zero histories, whose MAD is 0;
+      fires when posts >= ``min_posts`` (20 / 30), posts >= ``min_ratio`` (2.0 / 1.8) × baseline,
+      z = (posts − baseline) / scale >= ``z_threshold`` (4 / 4), and posts − baseline >=
+      ``min_excess_clumps`` (4 / 4) × dispersion (lumpy series move in clumps; one clump is no burst);
+      needs >= ``min_history`` observed periods in the recent window (6 / 7) and >=
+      ``min_season_history`` previous days at that hour (1 / -). magnitude = posts / max(baseline, 1).
+    Negative ratio:
+      baseline ratio = (negatives + 1) / (posts + 2) over the previous ``neg_window`` periods
+      (168 h / 14 d), needing >= ``neg_min_baseline_posts`` posts there (50 / 100);
+      fires when posts >= ``neg_min_posts`` (20 / 30), negatives >= ``neg_min_negative`` (8 / 10) and the
+      Wilson lower bound (z = ``wilson_z``, 2.58 / 1.96: hourly tests run ~24x as often, so 99 %) of
+      negatives/posts >= baseline + ``neg_min_delta`` (0.10) and >= baseline × ``neg_min_ratio`` (1.5).
+      magnitude = observed ratio / baseline ratio.
+    Firing periods of one key and kind merge into one spike when separated by at most ``max_gap``
+    quiet or unobserved periods (1 h / 0 d). Any field of `SpikeParams` can be overridden by keyword.
+
+    Measured (tests/test_spikes.py, real hot-search background, 36 injected volume bursts of 4-12
+    noise units, 12 negative-ratio bursts): volume recall 0.81 / precision 0.91, negative-ratio
+    recall 0.92 / precision 1.00; the background alone fires 1.8 times per 1,000 key-hours.
+
+    Returns ``key, kind ('volume'|'negative_ratio'), start, peak, end`` (period starts, end inclusive),
+    ``hours`` (length in hours; days × 24 for grain="day"), ``peak_value`` (posts, or negative ratio),
+    ``baseline`` (at the peak), ``magnitude``, ``z`` (robust z at the peak; NaN for negative ratio),
+    ``posts`` / ``negative`` (sums over the spike) and ``reason`` (Chinese sentence for the UI), sorted
+    by start.
+    """
+    scores = spike_scores(hourly, grain=grain, time_col=time_col, **overrides)
+    if scores.empty:
+        return pd.DataFrame(columns=SPIKE_COLUMNS)
+    params = replace(GRAINS[grain][1], **overrides)
+    spikes = []
+    for kind, flag in (("volume", "fires_volume"), ("negative_ratio", "fires_negative")):
+        fired = scores[scores[flag]]
+        if fired.empty:
+            continue
+        step = pd.Timedelta(1, GRAINS[grain][0])
+        gap = fired.groupby("key")["period"].diff()
+        new_run = gap.isna() | (gap > step * (params.max_gap + 1))
+        run_id = new_run.cumsum()
+        for _, run in fired.groupby(run_id, sort=False):
+            spikes.append(_summarise(run, kind, grain, params))
+    if not spikes:
+        return pd.DataFrame(columns=SPIKE_COLUMNS)
+    return pd.DataFrame(spikes, columns=SPIKE_COLUMNS).sort_values(["start", "key", "kind"]).reset_index(
+        drop=True
+    )
+
+
+def _summarise(run: pd.DataFrame, kind: str, grain: str, p: SpikeParams) -> dict:
+    if kind == "volume":
+        peak = run.loc[run["posts"].idxmax()]
+        peak_value, baseline, magnitude, z = peak["posts"], peak["baseline"], peak["ratio"], peak["z"]
+    else:
+        peak = run.loc[run["negative_lower"].idxmax()]
+        peak_value, baseline = peak["negative_ratio"], peak["baseline_ratio"]
+        magnitude, z = peak_value / baseline, np.nan
+    start, end = run["period"].iloc[0], run["period"].iloc[-1]
+    step = pd.Timedelta(1, GRAINS[grain][0])
+    periods = int((end - start) / step) + 1
+    return {
+        "key": peak["key"], "kind": kind, "start": start, "peak": peak["period"], "end": end,
+        "hours": periods if grain == "hour" else periods * 24,
+        "peak_value": float(peak_value), "baseline": float(baseline), "magnitude": float(magnitude),
+        "z": float(z), "posts": float(run["posts"].sum()), "negative": float(np.nansum(run["negative"])),
+        "reason": _reason(kind, grain, peak, periods, p),
+    }
+
+
+def _reason(kind: str, grain: str, peak: pd.Series, periods: int, p: SpikeParams) -> str:
+    unit = "小时" if grain == "hour" else "天"
+    when = "近1小时" if grain == "hour" else "当日"
+    lasting = f"，连续{periods}{unit}异常" if periods > 1 else ""
+    if kind == "volume":
+        if grain == "hour":
+            basis = f"前{p.recent_window}小时中位数及前{p.season_lags}天同时段中位数的较大者"
+        else:
+            basis = f"前{p.recent_window}天中位数"
+        return (f"{when}发帖{peak['posts']:.0f}条，为基线（{basis}，{peak['baseline']:.1f}条）的"
+                f"{peak['ratio']:.1f}倍{lasting}")
+    if grain == "hour" and p.neg_window % 24 == 0:
+        window = f"前{p.neg_window // 24}天"
+    else:
+        window = f"前{p.neg_window}{unit}"
+    return (f"{when}负面{peak['negative']:.0f}条/共{peak['posts']:.0f}条，"
+            f"负面占比{peak['negative_ratio']:.0%}（{_confidence(p.wilson_z)}置信下限{peak['negative_lower']:.0%}），"
+            f"高于基线占比{peak['baseline_ratio']:.0%}（{window}）{lasting}")
+
+
+def _confidence(z: float) -> str:
+    """Two-sided confidence level of a normal quantile, as shown to users (1.96 -> '95%')."""
+    from math import erf, sqrt
+
+    return f"{erf(z / sqrt(2)):.0%}"

@@ -1,0 +1,105 @@
+"""Streamlit glue shared by the pages: the cached store, cached analysis calls, sidebar filters, formats."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from collections.abc import Callable
+
+import streamlit as st
+
+from analysis import config, ingest, metrics
+from analysis.filters import Filters
+from analysis.store import DatabaseLocked, Store
+
+LIST_PARAMS = ("channel", "topic", "region")
+
+
+def _db_argument() -> str | None:
+    argv = sys.argv[1:]
+    return argv[argv.index("--db") + 1] if "--db" in argv[:-1] else None
+
+
+@st.cache_resource(show_spinner=False)
+def _open_store(path: str) -> Store:
+    """The dashboard process owns the database file for its lifetime (DuckDB allows one writer)."""
+    return Store(path)
+
+
+def store() -> Store:
+    return _open_store(str(config.resolve_db_path(_db_argument())))
+
+
+def open_store_or_stop() -> Store:
+    try:
+        return store()
+    except DatabaseLocked:
+        st.error("数据库正被其他进程（如命令行导入）占用，请稍后刷新页面。")
+        st.stop()
+
+
+def sync() -> None:
+    """Import batches that other processes queued while we held the file; say so when any landed."""
+    owner = open_store_or_stop()
+    for summary in ingest.drain_inbox(owner, config.inbox_dir(owner.path)):
+        st.toast(f"已导入排队文件 {summary.file}：新增 {summary.inserted} 条，重复 {summary.duplicates} 条，"
+                 f"隔离 {summary.quarantined} 条")
+
+
+def cached(fn: Callable, *args, **kwargs):
+    """Call an analysis function on the store, cached on its name, its arguments and the data version."""
+    owner = store()
+    key = f"{fn.__module__}.{fn.__qualname__}"
+    return _cached_call(fn, key, str(owner.path), owner.data_version(), args, tuple(sorted(kwargs.items())))
+
+
+@st.cache_data(ttl=3600, max_entries=512, show_spinner=False)
+def _cached_call(_fn: Callable, key: str, db_path: str, version: str, args: tuple, kwargs: tuple):
+    return _fn(_open_store(db_path), *args, **dict(kwargs))
+
+
+def render_sidebar() -> Filters:
+    """Shared filters, read from and written back to the URL so every view is a link one can send."""
+    latest = cached(metrics.latest_day) or dt.date.today()
+    params = {key: st.query_params.get_all(key) for key in LIST_PARAMS}
+    params |= {key: st.query_params.get(key) for key in ("from", "to", "grain", "by")}
+    f = Filters.from_query_params(params, latest)
+    options = cached(metrics.dimension_values)
+    with st.sidebar:
+        st.subheader("筛选")
+        picked = st.date_input("日期范围", value=(f.start, f.end), key="filter_dates", format="YYYY-MM-DD")
+        start, end = (picked + (picked[0],))[:2] if isinstance(picked, tuple) and picked else (f.start, f.end)
+        channels = st.multiselect("来源渠道", options["channel"], default=_known(f.channels, options["channel"]),
+                                  key="filter_channels", placeholder="全部渠道")
+        topics = st.multiselect("话题", options["topic"], default=_known(f.topics, options["topic"]),
+                                key="filter_topics", placeholder="全部话题")
+        regions = st.multiselect("地域", options["region"], default=_known(f.regions, options["region"]),
+                                 key="filter_regions", placeholder="全部地域")
+    chosen = Filters(min(start, end), max(start, end), f.grain, f.group_by, tuple(channels), tuple(topics),
+                     tuple(regions))
+    st.query_params.from_dict(chosen.to_query_params())
+    st.session_state["filters"] = chosen
+    return chosen
+
+
+def _known(values: tuple[str, ...], options: list[str]) -> list[str]:
+    return [v for v in values if v in options]
+
+
+def current_filters() -> Filters:
+    return st.session_state["filters"]
+
+
+def fmt_count(value) -> str:
+    return f"{int(value):,}"
+
+
+def fmt_pct(value) -> str:
+    return "—" if value is None or value != value else f"{value:.1%}"
+
+
+def fmt_change(value, *, points: bool = False) -> str | None:
+    """Delta text for st.metric: relative change for counts, percentage points for ratios."""
+    if value is None:
+        return None
+    return f"{value * 100:+.1f} 个百分点" if points else f"{value:+.1%}"
