@@ -75,11 +75,25 @@ def render_sidebar() -> Filters:
                                 key="filter_topics", placeholder="全部话题")
         regions = st.multiselect("地域", options["region"], default=_known(f.regions, options["region"]),
                                  key="filter_regions", placeholder="全部地域")
+        st.text_input("操作人", value="分析员", key="actor", help="记入审计日志与事件处置记录")
     chosen = Filters(min(start, end), max(start, end), f.grain, f.group_by, tuple(channels), tuple(topics),
                      tuple(regions))
     st.query_params.from_dict(chosen.to_query_params())
     st.session_state["filters"] = chosen
     return chosen
+
+
+# How posts are shown everywhere: text stays text (st.dataframe never renders HTML), links are links.
+POST_COLUMNS = {
+    "post_id": st.column_config.TextColumn("帖子ID"),
+    "created_at": st.column_config.DatetimeColumn("发布时间", format="YYYY-MM-DD HH:mm"),
+    "channel": "渠道", "site": "站点", "author_id": "作者", "title": "标题",
+    "text": st.column_config.TextColumn("正文", width="large"),
+    "sentiment_label": "情感", "sentiment_score": st.column_config.NumberColumn("正面概率", format="%.2f"),
+    "post_type": "类型", "repost_count": "转发", "comment_count": "评论", "like_count": "点赞", "read_count": "阅读",
+    "url": st.column_config.LinkColumn("链接", display_text="打开"),
+    "topic": "话题", "region": "地域", "parent_id": None, "root_id": None,
+}
 
 
 def _known(values: tuple[str, ...], options: list[str]) -> list[str]:
@@ -88,6 +102,32 @@ def _known(values: tuple[str, ...], options: list[str]) -> list[str]:
 
 def current_filters() -> Filters:
     return st.session_state["filters"]
+
+
+def actor() -> str:
+    """Who is acting, for the audit log (access control replaces this with the signed-in user)."""
+    return st.session_state.get("actor") or "分析员"
+
+
+def page_param(key: str, choices: list[str] | tuple[str, ...], default: str) -> str:
+    """A page's own setting read from the URL (so drill-downs are links); unknown values fall back."""
+    value = st.query_params.get(key)
+    return value if value in choices else default
+
+
+def set_page_param(key: str, value: str | None) -> None:
+    if value is None:
+        st.query_params.pop(key, None)
+    else:
+        st.query_params[key] = value
+
+
+_MARKDOWN_SPECIALS = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()#+-.!|<>~$"})
+
+
+def plain(text) -> str:
+    """Escape Markdown so names and titles from data show literally in headings and captions."""
+    return str(text if text is not None else "").translate(_MARKDOWN_SPECIALS)
 
 
 def fmt_count(value) -> str:

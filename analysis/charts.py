@@ -119,3 +119,77 @@ def cascade_bars(stats: pd.DataFrame, labels: list[str], title: str) -> go.Figur
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(title_text="传播链规模（帖子数）")
     return _layout(fig, title, height=max(240, 34 * len(labels) + 90))
+
+
+# -- dashboard builders ----------------------------------------------------------------------------------
+def heatmap_selectable(matrix: pd.DataFrame, measure: str, title: str, row_label: str = "",
+                       col_label: str = "") -> go.Figure:
+    """The heatmap drawn as square markers: Streamlit's selection events work on scatter traces but
+    not on go.Heatmap (streamlit#8760), and a clicked cell must drill down to its posts."""
+    is_ratio = measure == "negative_ratio"
+    long = matrix.stack(future_stack=True).rename("value").reset_index()
+    long.columns = ["row", "col", "value"]
+    shown = long.dropna(subset=["value"])
+    fig = go.Figure(go.Scatter(
+        x=shown["col"].astype(str), y=shown["row"].astype(str), mode="markers",
+        marker={"symbol": "square", "size": max(8, min(28, 600 // max(len(matrix.columns), 1))),
+                "color": shown["value"], "colorscale": "Reds" if is_ratio else "Blues", "cmin": 0,
+                "cmax": 1 if is_ratio else None, "showscale": True,
+                "colorbar": {"tickformat": ".0%" if is_ratio else ",d", "thickness": 12}},
+        customdata=shown[["row", "col"]].astype(str).to_numpy(),
+        hovertemplate=(f"{row_label} %{{y}}<br>{col_label} %{{x}}<br>"
+                       + ("%{marker.color:.1%}" if is_ratio else "%{marker.color:,.0f}") + "<extra></extra>"),
+    ))
+    fig.update_xaxes(type="category", title_text=col_label, categoryorder="array",
+                     categoryarray=[str(c) for c in matrix.columns])
+    fig.update_yaxes(type="category", title_text=row_label, categoryorder="array",
+                     categoryarray=[str(r) for r in matrix.index][::-1])
+    fig = _layout(fig, title, height=max(320, 30 * len(matrix.index) + 120))
+    fig.update_layout(hovermode="closest", clickmode="event+select")
+    return fig
+
+
+def sentiment_pie(split: pd.DataFrame, title: str = "情感分布") -> go.Figure:
+    colours = {"负面": NEGATIVE_RED, "正面": POSITIVE_GREEN, "中性": NEUTRAL_GREY}
+    fig = go.Figure(go.Pie(labels=split["label"], values=split["posts"], hole=0.5, sort=False,
+                           marker={"colors": [colours.get(label, NEUTRAL_GREY) for label in split["label"]]}))
+    return _layout(fig, title, height=300)
+
+
+def cascade_sunburst(tree: pd.DataFrame, title: str = "转发传播树") -> go.Figure:
+    """A repost tree as a sunburst: rings are repost levels, wedge size is the subtree size."""
+    labels = [f"{a or '匿名'}" for a in tree["author_id"]]
+    fig = go.Figure(go.Sunburst(ids=tree["mid"], parents=tree["parent"], labels=labels,
+                                values=tree["subtree_size"], branchvalues="total",
+                                hovertemplate="%{label}<br>子树规模 %{value}<extra></extra>"))
+    return _layout(fig, title, height=420)
+
+
+def incident_gantt(incidents: pd.DataFrame, now: pd.Timestamp, colours: dict[str, str],
+                   title: str = "事件时间线") -> go.Figure:
+    """Incidents as bars from first seen to closed (or now, when still open), coloured by grade."""
+    fig = go.Figure()
+    for grade, part in incidents.groupby("grade", sort=False):
+        ends = part["closed_at"].fillna(now)
+        fig.add_bar(base=part["first_seen_at"], x=(ends - part["first_seen_at"]).dt.total_seconds() * 1000,
+                    y=part["title"], orientation="h", name=str(grade), marker_color=colours.get(grade, NEUTRAL_GREY),
+                    customdata=part[["incident_id", "status"]].to_numpy(),
+                    hovertemplate="%{y}<br>%{customdata[0]} · %{customdata[1]}<extra></extra>")
+    fig.update_xaxes(type="date")
+    fig.update_yaxes(autorange="reversed")
+    fig = _layout(fig, title, height=max(260, 44 * len(incidents) + 100))
+    fig.update_layout(barmode="overlay", hovermode="closest")
+    return fig
+
+
+def backtest_fires(fired: pd.DataFrame, title: str) -> go.Figure:
+    """Where a rule would have fired: one marker per alert, by subject, over time."""
+    fig = go.Figure()
+    if len(fired):
+        fig.add_scatter(x=fired["fired_at"], y=fired["subject"].astype(str), mode="markers",
+                        marker={"symbol": "triangle-down", "size": 12, "color": NEGATIVE_RED},
+                        customdata=fired["message"], hovertemplate="%{x}<br>%{customdata}<extra></extra>")
+    fig.update_yaxes(type="category")
+    fig = _layout(fig, title, height=260)
+    fig.update_layout(hovermode="closest")
+    return fig

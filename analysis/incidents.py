@@ -294,7 +294,7 @@ DEADLINES: tuple[Deadline, ...] = (
 TICKET_CHANNELS = frozenset({"市长信箱", "书记信箱", "留言板", "12345热线", "上级转办", "信访"})
 
 
-def _from_tickets(channels) -> bool:
+def is_ticket_incident(channels) -> bool:
     """An incident whose posts all came through mailboxes, 留言板 or hotlines runs on the reply clock."""
     return channels is not None and len(channels) > 0 and set(channels) <= TICKET_CHANNELS
 
@@ -520,13 +520,33 @@ def deadline_clocks(store: Store, now: pd.Timestamp | None = None) -> pd.DataFra
         if incident.status == "已归档":
             continue
         clocks = clocks_for(incident.grade or "三级", all_events[all_events["incident_id"] == incident.incident_id],
-                            _from_tickets(incident.channels), now)
+                            is_ticket_incident(incident.channels), now)
         for clock in clocks[clocks["done_at"].isna()].itertuples():
             rows.append({"incident_id": incident.incident_id, "title": incident.title, "grade": incident.grade,
                          "step": clock.step, "label": clock.label, "deadline_at": clock.hard_due_at,
                          "minutes_left": clock.minutes_left, "is_overdue": clock.is_overdue})
     return pd.DataFrame(rows, columns=["incident_id", "title", "grade", "step", "label", "deadline_at",
                                        "minutes_left", "is_overdue"])
+
+
+def incident_clocks(store: Store, incident_id: str, now: pd.Timestamp | None = None) -> pd.DataFrame:
+    """All deadlines of one incident (met, missed and running) with the time left in words."""
+    now = pd.Timestamp(now) if now is not None else _now()
+    row = list_incidents(store, now).set_index("incident_id").loc[incident_id]
+    clocks = clocks_for(row["grade"] or "三级", events(store, incident_id), is_ticket_incident(row["channels"]), now)
+    clocks["time_left"] = clocks["minutes_left"].map(format_minutes)
+    return clocks
+
+
+def hourly_activity(store: Store, incident_id: str) -> pd.DataFrame:
+    """Posts and negative posts per hour of one incident, for its timeline chart."""
+    return store.query(
+        """SELECT date_trunc('hour', p.created_at) AS hour, count(*) AS posts,
+                  count(*) FILTER (WHERE p.sentiment_label = '负面') AS negative
+           FROM incident_posts ip JOIN posts p USING (post_id) WHERE ip.incident_id = ?
+           GROUP BY 1 ORDER BY 1""",
+        [incident_id],
+    )
 
 
 def escalate_overdue(store: Store, now: pd.Timestamp | None = None, actor: str = "system") -> int:
@@ -562,7 +582,7 @@ def kpis(store: Store, start: pd.Timestamp, end: pd.Timestamp, now: pd.Timestamp
         replies = own.loc[own["step"] == "公开回应", "occurred_at"]
         if not replies.empty:
             response_hours.append((replies.min() - found).total_seconds() / 3600)
-        clocks = clocks_for(incident.grade or "三级", own, _from_tickets(incident.channels), now)
+        clocks = clocks_for(incident.grade or "三级", own, is_ticket_incident(incident.channels), now)
         for clock in clocks.itertuples():
             if clock.status != "进行中":
                 on_time.setdefault(clock.step, []).append(clock.status in ("按时", "超目标未超时限"))

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis import config, layouts, sentiment, text, topics
+from analysis import config, exports, layouts, sentiment, text, topics
 from analysis.store import BatchRecord, DatabaseLocked, Store
 
 log = logging.getLogger(__name__)
@@ -523,3 +523,28 @@ def totals(summaries: list[FileSummary]) -> dict[str, int]:
     return {k: sum(getattr(s, k) for s in summaries) for k in keys} | {
         "failed_files": sum(s.status == "failed" for s in summaries)
     }
+
+
+SUMMARY_HEADERS = {"file": "文件", "status": "结果", "layout": "识别格式", "read": "读取", "inserted": "新增",
+                   "duplicates": "重复", "quarantined": "隔离", "queued": "排队"}
+STATUS_ZH = {"imported": "已导入", "queued": "已排队（数据库忙）", "failed": "失败"}
+QUARANTINE_HEADERS = {"source_file": "文件", "line": "行号", "reason": "原因", "raw": "原始记录"}
+
+
+def summary_table(summaries: list[FileSummary]) -> pd.DataFrame:
+    """Per-file counts for the UI, with Chinese headers."""
+    frame = pd.DataFrame([s.as_dict() for s in summaries], columns=list(SUMMARY_HEADERS))
+    frame["status"] = frame["status"].map(STATUS_ZH)
+    return frame.rename(columns=SUMMARY_HEADERS)
+
+
+def quarantine_rows(store: Store, batch_ids: list[str]) -> pd.DataFrame:
+    if not batch_ids:
+        return pd.DataFrame(columns=list(QUARANTINE_HEADERS))
+    placeholders = ", ".join("?" for _ in batch_ids)
+    return store.query(f"SELECT source_file, line, reason, raw FROM quarantine WHERE batch_id IN ({placeholders}) "
+                       "ORDER BY source_file, line", batch_ids)
+
+
+def quarantine_csv(rows: pd.DataFrame) -> bytes:
+    return exports.csv_bytes(rows, QUARANTINE_HEADERS)

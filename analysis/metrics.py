@@ -189,6 +189,14 @@ def heatmap_cells(store: Store, f: Filters, kind: str) -> pd.DataFrame:
     return _with_derived(frame)
 
 
+def heatmap_cell_condition(kind: str, row, col) -> tuple[str, list]:
+    """SQL predicate selecting the posts of one heatmap cell (for drill-down); values are bound."""
+    row_expr, col_expr, _, _ = HEATMAPS[kind]
+    numeric = kind == "hour_weekday"
+    return f"{row_expr} = ? AND {col_expr} = ?", [int(row) if numeric else str(row),
+                                                  int(col) if numeric else str(col)]
+
+
 def heatmap_matrix(cells: pd.DataFrame, measure: str) -> pd.DataFrame:
     """Pivot cells into a matrix for a chart; rows ordered by volume, empty cells 0 (NaN for ratios)."""
     if measure not in MEASURES:
@@ -256,4 +264,17 @@ def hourly_series(store: Store, f: Filters, by: str) -> pd.DataFrame:
         params,
     )
     frame["hour"] = pd.to_datetime(frame["hour"]).dt.tz_convert(TIMEZONE)
+    return frame
+
+
+def freshness(store: Store, now: pd.Timestamp | None = None) -> pd.DataFrame:
+    """Per channel: newest post, newest import, posts in the last 24 h — a silent channel means a broken crawler."""
+    now = now or pd.Timestamp.now(tz=TIMEZONE)
+    frame = store.query(
+        """SELECT channel, max(created_at) AS newest_post, max(ingested_at) AS newest_import,
+                  count(*) FILTER (WHERE created_at >= ?) AS posts_24h, count(*) AS posts
+           FROM posts GROUP BY channel ORDER BY newest_post DESC""",
+        [(now - pd.Timedelta(hours=24)).to_pydatetime()],
+    )
+    frame["hours_since_post"] = (now - pd.to_datetime(frame["newest_post"])).dt.total_seconds() / 3600
     return frame

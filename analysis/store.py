@@ -270,11 +270,19 @@ class Store:
             cursor.close()
 
     def data_version(self) -> str:
-        """Changes whenever a batch lands: the cache key for everything read from posts."""
-        count, newest = self.query(
-            "SELECT count(*) AS n, coalesce(max(finished_at)::VARCHAR, '') AS newest FROM ingest_batches"
+        """Changes whenever anything lands (a batch, an incident event, a grade, an alert, an audited change):
+        the cache key for everything the dashboard reads."""
+        row = self.query(
+            """SELECT (SELECT count(*) FROM ingest_batches) AS batches,
+                      (SELECT coalesce(max(finished_at)::VARCHAR, '') FROM ingest_batches) AS newest,
+                      (SELECT count(*) FROM incident_events) AS events,
+                      (SELECT count(*) FROM incident_grades) AS grades,
+                      (SELECT count(*) FROM alerts) AS alerts,
+                      (SELECT coalesce(sum(merged_count), 0) FROM alerts) AS merged,
+                      (SELECT coalesce(max(audit_id), 0) FROM audit_log) AS audits,
+                      (SELECT count(*) FROM sentiment_corrections) AS corrections"""
         ).iloc[0]
-        return f"{count}:{newest}"
+        return ":".join(str(v) for v in row.tolist())
 
     def batch_exists(self, batch_id: str) -> bool:
         return bool(self.scalar("SELECT count(*) FROM ingest_batches WHERE batch_id = ?", [batch_id]))

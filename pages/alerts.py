@@ -1,0 +1,111 @@
+"""预警: the alert log to acknowledge and close, and rules tuned against history before they are saved."""
+
+import datetime as dt
+import json
+
+import pandas as pd
+import streamlit as st
+
+import ui
+from analysis import alerts, charts
+from analysis.config import TIMEZONE
+
+st.title("预警")
+log_tab, rules_tab = st.tabs(["预警记录", "规则与回测"])
+
+with log_tab:
+    states = {"new": "未处理", "acknowledged": "已确认", "closed": "已关闭"}
+    state = st.radio(
+        "状态",
+        ["all", *states],
+        horizontal=True,
+        format_func={"all": "全部", **states}.get,
+        index=["all", *states].index(ui.page_param("state", ["all", *states], "new")),
+    )
+    ui.set_page_param("state", state)
+    log = ui.cached(alerts.list_alerts, state=None if state == "all" else state)
+    if log.empty:
+        st.info("暂无符合条件的预警。")
+    else:
+        shown = log.assign(状态=log["state"].map(states), 级别=log["severity"].map(alerts.SEVERITIES))
+        event = st.dataframe(
+            shown[
+                ["alert_id", "fired_at", "级别", "rule_id", "subject", "message", "merged_count", "状态", "state_by"]
+            ],
+            hide_index=True,
+            on_select="rerun",
+            selection_mode="single-row",
+            key="alert_log",
+            column_config={
+                "alert_id": "编号",
+                "fired_at": st.column_config.DatetimeColumn("时间", format="MM-DD HH:mm"),
+                "rule_id": "规则",
+                "subject": "对象",
+                "message": st.column_config.TextColumn("内容", width="large"),
+                "merged_count": "合并次数",
+                "state_by": "处理人",
+            },
+        )
+        picked = event.selection.rows if event and event.selection else []
+        if picked:
+            alert = shown.iloc[picked[0]]
+            st.text(alert["message"])
+            ack_col, close_col = st.columns(2)
+            try:
+                if ack_col.button("确认", disabled=alert["state"] != "new", key="ack"):
+                    alerts.acknowledge(ui.store(), int(alert["alert_id"]), ui.actor())
+                    st.rerun()
+                if close_col.button("关闭", disabled=alert["state"] == "closed", key="close"):
+                    alerts.close(ui.store(), int(alert["alert_id"]), ui.actor())
+                    st.rerun()
+            except ValueError as exc:
+                st.error(str(exc))
+        else:
+            st.caption("选中一条预警以确认或关闭。")
+    if st.button("立即评估全部启用规则", help="与定时任务 python -m analysis alerts run 相同"):
+        fired = alerts.run(ui.store(), pd.Timestamp.now(tz=TIMEZONE), actor=ui.actor())
+        st.success(f"评估完成，新增预警 {len(fired)} 条。")
+
+with rules_tab:
+    rules = ui.cached(alerts.load_rules)
+    if not rules:
+        if st.button("安装默认规则"):
+            alerts.install_default_rules(ui.store(), actor=ui.actor())
+            st.rerun()
+        st.stop()
+    by_id = {r.rule_id: r for r in rules}
+    rule_id = st.selectbox(
+        "规则", list(by_id), format_func=lambda r: f"{by_id[r].name}（{alerts.KINDS[by_id[r].kind]}）"
+    )
+    rule = by_id[rule_id]
+    with st.form("rule_editor"):
+        name = st.text_input("名称", rule.name, max_chars=50)
+        enabled = st.checkbox("启用", rule.enabled)
+        cooldown = st.number_input("冷却时间（分钟）", min_value=0, max_value=10080, value=rule.cooldown_minutes)
+        params_text = st.text_area("参数（JSON）", json.dumps(rule.params, ensure_ascii=False, indent=2), height=180)
+        days = st.slider("回测天数", 7, 90, 30)
+        preview = st.form_submit_button("回测预览")
+        save = st.form_submit_button("保存规则")
+    try:
+        edited = alerts.Rule(rule_id, name, rule.kind, json.loads(params_text), enabled, int(cooldown))
+        errors = alerts.validate_rule(edited)
+    except json.JSONDecodeError as exc:
+        edited, errors = None, [f"参数不是有效的 JSON：第{exc.lineno}行第{exc.colno}列"]
+    for message in errors:
+        st.error(message)
+    if edited is not None and not errors and (preview or save):
+        end = pd.Timestamp.now(tz=TIMEZONE)
+        fired = alerts.backtest(ui.store(), [edited], end - dt.timedelta(days=days), end)
+        st.plotly_chart(charts.backtest_fires(fired, f"回测：过去{days}天将触发 {len(fired)} 次"), key="backtest")
+        st.dataframe(
+            fired[["fired_at", "subject", "message"]],
+            hide_index=True,
+            column_config={
+                "fired_at": st.column_config.DatetimeColumn("时间", format="MM-DD HH:mm"),
+                "subject": "对象",
+                "message": st.column_config.TextColumn("内容", width="large"),
+            },
+        )
+        if save:
+            alerts.save_rule(ui.store(), edited, ui.actor())
+            st.success("规则已保存（已记入审计日志）。")

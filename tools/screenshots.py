@@ -1,0 +1,72 @@
+"""Screenshots of every page at 1280×800 for the README: starts the dashboard on a database, visits each page.
+
+Usage: .venv/bin/python tools/screenshots.py [--db data/opinion.duckdb] [--out docs/screenshots] [--full]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+REPO = Path(__file__).resolve().parent.parent
+PAGES = {"overview": "", "incidents": "incidents", "heatmap": "heatmap", "topic": "topic", "alerts": "alerts",
+         "import": "import", "briefing": "briefing", "corrections": "corrections", "settings": "settings"}
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--db", default=str(REPO / "data" / "opinion.duckdb"))
+    parser.add_argument("--out", default=str(REPO / "docs" / "screenshots"))
+    parser.add_argument("--full", action="store_true", help="whole page instead of the 1280×800 viewport")
+    parser.add_argument("pages", nargs="*", default=list(PAGES))
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+                               "--server.address", "127.0.0.1"], cwd=REPO, env={**os.environ, "OPINION_DB": args.db},
+                              stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(180):
+            try:
+                urllib.request.urlopen(f"{base}/_stcore/health", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.5)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+            for name in args.pages:
+                page.goto(f"{base}/{PAGES[name]}")
+                page.wait_for_selector("[data-testid='stMain']", timeout=60_000)
+                page.wait_for_timeout(1500)
+                page.wait_for_function("!document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
+                page.wait_for_timeout(1500)
+                page.screenshot(path=str(out / f"{name}.png"), full_page=args.full)
+                print(out / f"{name}.png")
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
