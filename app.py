@@ -15,6 +15,7 @@ page = st.navigation({
         st.Page("pages/heatmap.py", title="热力图", icon=":material/grid_on:", url_path="heatmap"),
         st.Page("pages/topic.py", title="话题分析", icon=":material/travel_explore:", url_path="topic"),
         st.Page("pages/alerts.py", title="预警", icon=":material/notifications:", url_path="alerts"),
+        st.Page("pages/corrections.py", title="情感校正", icon=":material/rule:", url_path="corrections"),
     ],
     "数据": [
         st.Page("pages/data_import.py", title="数据导入", icon=":material/upload:", url_path="import"),

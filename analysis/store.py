@@ -153,6 +153,9 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE sentiment_corrections (
         post_id      VARCHAR NOT NULL,
         label        VARCHAR NOT NULL CHECK (label IN ('正面', '中性', '负面')),
+        model_label  VARCHAR NOT NULL,           -- what the model said, kept for accuracy and retraining
+        model_score  DOUBLE NOT NULL,
+        model        VARCHAR NOT NULL,
         corrected_by VARCHAR NOT NULL,
         corrected_at TIMESTAMPTZ NOT NULL DEFAULT now(),
         note         VARCHAR
@@ -332,6 +335,26 @@ class Store:
                 self._conn.unregister("incoming_posts")
                 self._conn.unregister("incoming_quarantine")
         return counts
+
+    def replace_scores(self, scores: pd.DataFrame) -> None:
+        """Bulk-update sentiment (post_id, sentiment_score/label/model) and re-apply analysts' corrections."""
+        with self._write_lock:
+            self._conn.register("new_scores", scores)
+            try:
+                with self._transaction() as conn:
+                    conn.execute(
+                        """UPDATE posts SET sentiment_score = s.sentiment_score, sentiment_label = s.sentiment_label,
+                                            sentiment_model = s.sentiment_model
+                           FROM new_scores s WHERE posts.post_id = s.post_id"""
+                    )
+                    conn.execute(
+                        """UPDATE posts SET sentiment_label = c.label
+                           FROM (SELECT post_id, arg_max(label, corrected_at) AS label
+                                 FROM sentiment_corrections GROUP BY post_id) c
+                           WHERE posts.post_id = c.post_id"""
+                    )
+            finally:
+                self._conn.unregister("new_scores")
 
     @staticmethod
     def _insert_new_posts(conn) -> int:
