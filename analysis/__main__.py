@@ -66,8 +66,9 @@ def cmd_demo(argv: list[str]) -> int:
     with Store(db_path) as store:
         summary = ingest.write_prepared(store, batch)
         incident_ids = demo.load_incidents(store, demo.embedded_incidents(days=args.days, seed=args.seed))
+        alert_count = demo.load_alerts(store, frame["created_at"].max().ceil("h"), days=args.days)
     print(f"demo database {db_path}: inserted={summary.inserted} duplicates={summary.duplicates} "
-          f"quarantined={summary.quarantined}, incidents={len(incident_ids)} "
+          f"quarantined={summary.quarantined}, incidents={len(incident_ids)}, alerts={alert_count} "
           f"in {time.perf_counter() - started:.1f}s")
     return 0
 

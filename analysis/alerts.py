@@ -1032,19 +1032,21 @@ def _fire_grade_raised(store: Store, rule: Rule, times: pd.DatetimeIndex, ctx: _
     return pd.DataFrame(out, columns=_FIRE_COLUMNS) if out else _empty_fires()
 
 
-def _deadline_clocks(store: Store, now: pd.Timestamp) -> pd.DataFrame:
-    """analysis.incidents.deadline_clocks, imported late so alerts work before incidents exist."""
-    from analysis.incidents import deadline_clocks
+def _clock_reader(store: Store) -> Callable[[pd.Timestamp], pd.DataFrame]:
+    """Deadline clocks at any moment from one read of the incident log (a back-test asks thousands of times)."""
+    from analysis import incidents
 
-    return deadline_clocks(store, now)
+    table = incidents.deadline_table(store)
+    return lambda now: incidents.clocks_at(table, now)
 
 
 def _fire_deadline(store: Store, rule: Rule, times: pd.DatetimeIndex, ctx: _Context) -> pd.DataFrame:
     warn = float(rule.params.get("warn_minutes", 0))
     has_incidents = bool(store.scalar("SELECT count(*) FROM incidents"))
     out = []
+    read_clocks = _clock_reader(store) if has_incidents else None
     for at in times if has_incidents else []:
-        clocks = _deadline_clocks(store, at)
+        clocks = read_clocks(at)
         if clocks is None or clocks.empty:
             continue
         for row in clocks.itertuples():

@@ -1245,3 +1245,24 @@ def load_incidents(store, incidents: list[dict]) -> list[str]:
                     workflow.override_grade(store, incident_id, item["grade"], note, actor="研判人员")
         created.append(incident_id)
     return created
+
+
+def load_alerts(store, now: pd.Timestamp, days: int = 60) -> int:
+    """Install the default alert rules and replay them over the demo's history into the alert log.
+
+    Back-testing finds when each rule would have fired; evaluating at exactly those moments stores the
+    same alerts (with dedupe and cooldown) far faster than evaluating every hour. Alerts older than a
+    day are shown as handled (acknowledged, then closed) by the duty officer, as in a working office.
+    """
+    from analysis import alerts
+
+    alerts.install_default_rules(store, actor="系统管理员")
+    fired = alerts.backtest(store, alerts.load_rules(store, enabled_only=True), now - pd.Timedelta(days=days), now)
+    for moment in sorted(set(fired["fired_at"])):
+        alerts.run(store, pd.Timestamp(moment), actor="system")
+    log = alerts.list_alerts(store)
+    for alert in log[log["fired_at"] < now - pd.Timedelta(days=1)].itertuples():
+        alerts.acknowledge(store, int(alert.alert_id), "值班监测员")
+        if alert.fired_at < now - pd.Timedelta(days=3):
+            alerts.close(store, int(alert.alert_id), "值班监测员")
+    return len(log)

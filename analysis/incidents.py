@@ -299,10 +299,11 @@ def is_ticket_incident(channels) -> bool:
     return channels is not None and len(channels) > 0 and set(channels) <= TICKET_CHANNELS
 
 
-def clocks_for(grade_name: str, events: pd.DataFrame, from_tickets: bool, now: pd.Timestamp) -> pd.DataFrame:
-    """Every deadline of one incident: due time, met/missed/open, minutes left (negative when overdue).
+def deadline_items(grade_name: str, events: pd.DataFrame, from_tickets: bool) -> pd.DataFrame:
+    """Every deadline of one incident with its anchor, due times and when (if ever) it was met.
 
-    `events` has columns step, occurred_at (the incident's lifecycle log).
+    `events` has columns step, occurred_at (the incident's lifecycle log). Independent of the current
+    time, so a back-test can ask "was it overdue at t?" without re-reading the log.
     """
     profile = DEADLINE_PROFILE.get(grade_name, "三级")
     rows = []
@@ -315,21 +316,29 @@ def clocks_for(grade_name: str, events: pd.DataFrame, from_tickets: bool, now: p
         if anchors.empty:
             continue
         start = anchors.min()
-        due = start + pd.Timedelta(minutes=d.minutes)
-        hard = start + pd.Timedelta(minutes=d.hard_minutes) if d.hard_minutes else due
         done = events.loc[(events["step"] == d.step) & (events["occurred_at"] >= start), "occurred_at"]
-        done_at = done.min() if not done.empty else pd.NaT
-        if pd.notna(done_at):
-            status = "按时" if done_at <= due else ("超目标未超时限" if done_at <= hard else "逾期完成")
-            left = None
-        else:
-            left = (hard - now).total_seconds() / 60
-            status = "已逾期" if left < 0 else "进行中"
-        rows.append({"label": d.label, "step": d.step, "anchor_at": start, "due_at": due, "hard_due_at": hard,
-                     "done_at": done_at, "status": status, "minutes_left": left,
-                     "is_overdue": status in ("已逾期", "逾期完成")})
-    return pd.DataFrame(rows, columns=["label", "step", "anchor_at", "due_at", "hard_due_at", "done_at", "status",
-                                       "minutes_left", "is_overdue"])
+        rows.append({"label": d.label, "step": d.step, "anchor_at": start,
+                     "due_at": start + pd.Timedelta(minutes=d.minutes),
+                     "hard_due_at": start + pd.Timedelta(minutes=d.hard_minutes or d.minutes),
+                     "done_at": done.min() if not done.empty else pd.NaT})
+    items = pd.DataFrame(rows, columns=["label", "step", "anchor_at", "due_at", "hard_due_at", "done_at"])
+    for column in ("anchor_at", "due_at", "hard_due_at", "done_at"):
+        items[column] = pd.to_datetime(items[column], utc=True).dt.tz_convert(TZ)
+    return items
+
+
+def clocks_for(grade_name: str, events: pd.DataFrame, from_tickets: bool, now: pd.Timestamp) -> pd.DataFrame:
+    """Every deadline of one incident at `now`: met on time / late, running, or overdue, and minutes left."""
+    clocks = deadline_items(grade_name, events[events["occurred_at"] <= now], from_tickets)
+    done = clocks["done_at"].notna()
+    left = (clocks["hard_due_at"] - now).dt.total_seconds() / 60
+    clocks["status"] = np.select(
+        [done & (clocks["done_at"] <= clocks["due_at"]), done & (clocks["done_at"] <= clocks["hard_due_at"]), done,
+         left < 0],
+        ["按时", "超目标未超时限", "逾期完成", "已逾期"], default="进行中")
+    clocks["minutes_left"] = left.where(~done)
+    clocks["is_overdue"] = clocks["status"].isin(["已逾期", "逾期完成"])
+    return clocks
 
 
 def format_minutes(minutes: float | None) -> str:
@@ -509,24 +518,33 @@ def _status(history: list[str]) -> str:
     return "处置中" if REOPEN not in history else "重新打开"
 
 
-def deadline_clocks(store: Store, now: pd.Timestamp | None = None) -> pd.DataFrame:
-    """Open deadlines of every incident not archived: due time, minutes left (negative when overdue)."""
-    now = pd.Timestamp(now) if now is not None else _now()
-    incidents = list_incidents(store, now)
-    all_events = store.query("SELECT incident_id, step, occurred_at FROM incident_events WHERE occurred_at <= ?",
-                             [now.to_pydatetime()])
-    rows = []
+def deadline_table(store: Store) -> pd.DataFrame:
+    """Every deadline of every incident not archived, read once (see clocks_at)."""
+    incidents = list_incidents(store)
+    all_events = store.query("SELECT incident_id, step, occurred_at FROM incident_events")
+    parts = []
     for incident in incidents.itertuples():
         if incident.status == "已归档":
             continue
-        clocks = clocks_for(incident.grade or "三级", all_events[all_events["incident_id"] == incident.incident_id],
-                            is_ticket_incident(incident.channels), now)
-        for clock in clocks[clocks["done_at"].isna()].itertuples():
-            rows.append({"incident_id": incident.incident_id, "title": incident.title, "grade": incident.grade,
-                         "step": clock.step, "label": clock.label, "deadline_at": clock.hard_due_at,
-                         "minutes_left": clock.minutes_left, "is_overdue": clock.is_overdue})
-    return pd.DataFrame(rows, columns=["incident_id", "title", "grade", "step", "label", "deadline_at",
-                                       "minutes_left", "is_overdue"])
+        items = deadline_items(incident.grade or "三级", all_events[all_events["incident_id"] == incident.incident_id],
+                               is_ticket_incident(incident.channels))
+        parts.append(items.assign(incident_id=incident.incident_id, title=incident.title, grade=incident.grade))
+    columns = ["incident_id", "title", "grade", "step", "label", "anchor_at", "hard_due_at", "done_at"]
+    return pd.concat(parts, ignore_index=True)[columns] if parts else pd.DataFrame(columns=columns)
+
+
+def clocks_at(table: pd.DataFrame, now: pd.Timestamp) -> pd.DataFrame:
+    """The deadlines open at `now` (started, not yet met): minutes left, negative when overdue."""
+    running = table[(table["anchor_at"] <= now) & (table["done_at"].isna() | (table["done_at"] > now))]
+    left = (running["hard_due_at"] - now).dt.total_seconds() / 60
+    return pd.DataFrame({"incident_id": running["incident_id"], "title": running["title"], "grade": running["grade"],
+                         "step": running["step"], "label": running["label"], "deadline_at": running["hard_due_at"],
+                         "minutes_left": left, "is_overdue": left < 0}).reset_index(drop=True)
+
+
+def deadline_clocks(store: Store, now: pd.Timestamp | None = None) -> pd.DataFrame:
+    """Open deadlines of every incident not archived: due time, minutes left (negative when overdue)."""
+    return clocks_at(deadline_table(store), pd.Timestamp(now) if now is not None else _now())
 
 
 def incident_clocks(store: Store, incident_id: str, now: pd.Timestamp | None = None) -> pd.DataFrame:
