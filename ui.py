@@ -130,6 +130,11 @@ def plain(text) -> str:
     return str(text if text is not None else "").translate(_MARKDOWN_SPECIALS)
 
 
+def overdue_red(row) -> list[str]:
+    """Row style for deadline tables: overdue rows in red."""
+    return ["color: #d62728; font-weight: 600" if row.get("is_overdue") else ""] * len(row)
+
+
 def fmt_count(value) -> str:
     return f"{int(value):,}"
 

@@ -617,3 +617,20 @@ def kpis(store: Store, start: pd.Timestamp, end: pd.Timestamp, now: pd.Timestamp
         "on_time_rate": {step: float(np.mean(flags)) for step, flags in on_time.items()},
         "overdue": overdue,
     }
+
+
+def open_board(store: Store, now: pd.Timestamp | None = None) -> pd.DataFrame:
+    """Open incidents, gravest first, each with its most urgent deadline (overdue first) for the overview."""
+    now = pd.Timestamp(now) if now is not None else _now()
+    listed = list_incidents(store, now)
+    open_ones = listed[listed["status"].isin(["处置中", "重新打开"])]
+    clocks = deadline_clocks(store, now).sort_values("minutes_left")
+    urgent = clocks.drop_duplicates("incident_id").set_index("incident_id")
+    board = open_ones[["incident_id", "title", "grade", "status", "first_seen_at", "posts"]].copy()
+    board["next_deadline"] = board["incident_id"].map(urgent["label"]).fillna("无未完成时限")
+    board["minutes_left"] = board["incident_id"].map(urgent["minutes_left"])
+    board["time_left"] = board["minutes_left"].map(format_minutes)
+    board["is_overdue"] = board["minutes_left"].lt(0)
+    order = {grade: rank for tiers in TIER_SETS.values() for rank, (grade, _) in enumerate(tiers)}
+    board["rank"] = board["grade"].map(order).fillna(99)
+    return board.sort_values(["rank", "minutes_left"]).drop(columns="rank").reset_index(drop=True)

@@ -175,6 +175,7 @@ HEATMAPS: dict[str, tuple[str, str, str, str]] = {
     "region_topic": ("coalesce(region, '未知')", "topic", "地域", "话题"),
 }
 MEASURES = {"posts": "发帖量", "negative_ratio": "负面占比", "heat": "热度指数"}
+WEEKDAYS_ZH = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 
 
 def heatmap_cells(store: Store, f: Filters, kind: str) -> pd.DataFrame:
@@ -192,16 +193,21 @@ def heatmap_cells(store: Store, f: Filters, kind: str) -> pd.DataFrame:
 def heatmap_cell_condition(kind: str, row, col) -> tuple[str, list]:
     """SQL predicate selecting the posts of one heatmap cell (for drill-down); values are bound."""
     row_expr, col_expr, _, _ = HEATMAPS[kind]
-    numeric = kind == "hour_weekday"
-    return f"{row_expr} = ? AND {col_expr} = ?", [int(row) if numeric else str(row),
-                                                  int(col) if numeric else str(col)]
+    if kind == "hour_weekday":
+        day = WEEKDAYS_ZH.index(col) + 1 if col in WEEKDAYS_ZH else int(col)
+        return f"{row_expr} = ? AND {col_expr} = ?", [int(row), day]
+    return f"{row_expr} = ? AND {col_expr} = ?", [str(row), str(col)]
 
 
-def heatmap_matrix(cells: pd.DataFrame, measure: str) -> pd.DataFrame:
+def heatmap_matrix(cells: pd.DataFrame, measure: str, kind: str | None = None) -> pd.DataFrame:
     """Pivot cells into a matrix for a chart; rows ordered by volume, empty cells 0 (NaN for ratios)."""
     if measure not in MEASURES:
         raise ValueError(f"未知的指标：{measure}")
     matrix = cells.pivot(index="row_key", columns="col_key", values=measure)
+    if kind == "hour_weekday":  # a full 24 × 7 grid, weekdays named
+        matrix = matrix.reindex(index=range(24), columns=range(1, 8))
+        matrix.columns = list(WEEKDAYS_ZH)
+        return matrix if measure == "negative_ratio" else matrix.fillna(0)
     order = cells.groupby("row_key")["posts"].sum().sort_values(ascending=False).index
     matrix = matrix.reindex(index=order).sort_index(axis=1)
     return matrix if measure == "negative_ratio" else matrix.fillna(0)

@@ -28,7 +28,7 @@ if cells.empty:
     st.info("所选范围内没有数据，请调整左侧筛选条件。")
     st.stop()
 _, _, row_label, col_label = metrics.HEATMAPS[kind]
-matrix = metrics.heatmap_matrix(cells, measure)
+matrix = metrics.heatmap_matrix(cells, measure, kind)
 event = st.plotly_chart(
     charts.heatmap_selectable(matrix, measure, f"{KINDS[kind]}：{metrics.MEASURES[measure]}", row_label, col_label),
     on_select="rerun", selection_mode="points", key="heatmap_chart")

@@ -110,10 +110,12 @@ def test_latest_day_and_dimension_values(store):
 
 def test_heatmaps_hand_computed(store):
     cells = metrics.heatmap_cells(store, PERIOD, "hour_weekday")
-    matrix = metrics.heatmap_matrix(cells, "posts")
-    assert matrix.loc[9, 2] == 2  # Tuesday 09:00: two posts
-    assert matrix.loc[23, 2] == 1 and matrix.loc[0, 3] == 1
-    assert matrix.loc[9, 3] == 0
+    matrix = metrics.heatmap_matrix(cells, "posts", "hour_weekday")
+    assert matrix.shape == (24, 7)
+    assert matrix.loc[9, "周二"] == 2  # Tuesday 09:00: two posts
+    assert matrix.loc[23, "周二"] == 1 and matrix.loc[0, "周三"] == 1
+    assert matrix.loc[9, "周三"] == 0
+    assert metrics.heatmap_cell_condition("hour_weekday", "9", "周二")[1] == [9, 2]
     ratio = metrics.heatmap_matrix(metrics.heatmap_cells(store, PERIOD, "topic_day"), "negative_ratio")
     assert ratio.loc["交通出行", "2026-11-10"] == pytest.approx(2 / 3)
     assert math.isnan(ratio.loc["教育", "2026-11-10"])
