@@ -10,6 +10,7 @@ page = st.navigation({
     "态势": [
         st.Page("pages/overview.py", title="总览", icon=":material/dashboard:", default=True),
         st.Page("pages/incidents.py", title="事件时间线", icon=":material/timeline:", url_path="incidents"),
+        st.Page("pages/briefing.py", title="简报", icon=":material/description:", url_path="briefing"),
     ],
     "研判": [
         st.Page("pages/heatmap.py", title="热力图", icon=":material/grid_on:", url_path="heatmap"),

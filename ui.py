@@ -78,7 +78,10 @@ def render_sidebar() -> Filters:
         st.text_input("操作人", value="分析员", key="actor", help="记入审计日志与事件处置记录")
     chosen = Filters(min(start, end), max(start, end), f.grain, f.group_by, tuple(channels), tuple(topics),
                      tuple(regions))
-    st.query_params.from_dict(chosen.to_query_params())
+    # Rewrite only the shared filter keys: a page's own keys (a heatmap cell, an incident) stay in the link.
+    for key in (*LIST_PARAMS, "from", "to", "grain", "by"):
+        st.query_params.pop(key, None)
+    st.query_params.update(chosen.to_query_params())
     st.session_state["filters"] = chosen
     return chosen
 

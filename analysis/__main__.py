@@ -203,6 +203,8 @@ VERBS = {
     "spikes": cmd_spikes,
     "incidents": cmd_incidents,
     "alerts": _delegate("analysis.alerts", "cli_alerts"),
+    "brief": _delegate("analysis.briefing", "cli_brief"),
+    "export": _delegate("analysis.briefing", "cli_export"),
 }
 
 

@@ -11,7 +11,7 @@ from analysis.config import TIMEZONE
 
 # A cell starting with one of these is run as a formula by Excel/WPS (also tab, CR and the full-width forms).
 _FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
-_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def neutralise_cell(value):
@@ -29,7 +29,7 @@ def _cell_text(value):
             return ""
         return (value.tz_convert(TIMEZONE) if value.tzinfo else value).strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, str):
-        return _CONTROL_CHARS.sub("", value)
+        return CONTROL_CHARS.sub("", value)
     return value
 
 

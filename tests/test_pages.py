@@ -9,7 +9,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 import ui
-from analysis import metrics
+from analysis import corrections, explore, incidents, metrics
 from analysis.filters import Filters
 from analysis.store import Store
 from tests.conftest import REPO_ROOT
@@ -31,11 +31,13 @@ def app_db(demo_db, tmp_path, monkeypatch):
     st.cache_resource.clear()
 
 
-def run_app(**query) -> AppTest:
+def run_app(page: str | None = None, **query) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     for key, value in query.items():
         at.query_params[key] = value
     at.run()
+    if page:
+        at.switch_page(str(REPO_ROOT / "pages" / page)).run()
     assert not at.exception, [e.message for e in at.exception]
     return at
 
@@ -78,3 +80,85 @@ def test_empty_database_explains_how_to_get_data(tmp_path, monkeypatch):
     at = run_app()
     assert any("暂无数据" in info.value for info in at.info)
     st.cache_resource.clear()
+
+
+def latest_filters(app_db) -> Filters:
+    with Store(app_db) as store:
+        return Filters.from_query_params({}, metrics.latest_day(store))
+
+
+def test_overview_kpis_and_open_incidents_match_the_workflow(app_db):
+    at = run_app()
+    shown = metric_values(at)
+    f = latest_filters(app_db)
+    with Store(app_db) as store:
+        kpi = incidents.kpis(store, f.start_ts, f.end_ts)
+        board = incidents.open_board(store)
+    assert shown["事件数"] == str(kpi["incidents"]) and kpi["incidents"] == 4
+    assert shown["化解率"] == ui.fmt_pct(kpi["resolution_rate"])
+    assert any(f"处置中的事件（{len(board)}）" in m.value for m in at.markdown)
+
+
+def test_heatmap_cell_link_lists_exactly_the_posts_behind_it(app_db):
+    at = run_app("heatmap.py", kind="topic_day", measure="negative_ratio", row="安全生产", col="2026-11-19")
+    assert at.radio[0].value == "topic_day" and at.radio[1].value == "negative_ratio"
+    with Store(app_db) as store:
+        expected = explore.posts(store, latest_filters(app_db), cell=("topic_day", "安全生产", "2026-11-19"))
+    assert len(expected) > 100
+    table = at.dataframe[0].value
+    assert len(table) == len(expected) and set(table["post_id"]) == set(expected["post_id"])
+
+
+def test_topic_page_keyword_posts_and_cascade(app_db):
+    with Store(app_db) as store:
+        root = store.scalar("SELECT root_id FROM posts WHERE topic = '食品药品' AND post_type = 'repost' "
+                            "GROUP BY root_id ORDER BY count(*) DESC LIMIT 1")
+        tree = explore.cascade_tree(store, root)
+    at = run_app("topic.py", t="食品药品", q="食堂", post=root)
+    assert at.selectbox[0].value == "食品药品" and at.text_input[0].value == "食堂"
+    assert all("食堂" in (row.text + str(row.title)) for row in at.dataframe[0].value.itertuples())
+    shown = metric_values(at)
+    assert shown["规模"] == f"{len(tree):,}" and int(shown["深度"]) >= 5
+
+
+def test_incident_page_records_events_and_refuses_bad_ones(app_db):
+    at = run_app("incidents.py", incident="INC-20261121-04")
+    assert metric_values(at)["当前定级"] == "二级"
+    step_box = next(b for b in at.selectbox if b.label == "环节")
+    step_box.set_value("处置")
+    next(t for t in at.text_area if t.label == "说明").set_value("涉事学校食堂停业自查")
+    next(b for b in at.button if b.label == "记录").click()
+    at.run()
+    assert not at.exception
+    with Store(app_db) as store:
+        steps = incidents.events(store, "INC-20261121-04")["step"].tolist()
+    assert steps[-1] == "处置" or "处置" in steps
+
+    next(b for b in at.selectbox if b.label == "环节").set_value("归档")
+    next(b for b in at.button if b.label == "记录").click()
+    at.run()
+    assert any("须先完成" in e.value for e in at.error)
+    next(b for b in at.button if b.label == "调整定级").click()
+    at.run()
+    assert any("须填写理由" in e.value for e in at.error)
+
+
+def test_alerts_page_lists_the_log_and_validates_rules(app_db):
+    at = run_app("alerts.py", state="all")
+    with Store(app_db) as store:
+        total = store.scalar("SELECT count(*) FROM alerts")
+    assert len(at.dataframe[0].value) == total > 0
+    params = next(t for t in at.text_area if t.label == "参数（JSON）")
+    params.set_value("{not json")
+    next(b for b in at.button if b.label == "回测预览").click()
+    at.run()
+    assert any("不是有效的 JSON" in e.value for e in at.error)
+
+
+def test_corrections_and_import_pages_render(app_db):
+    at = run_app("corrections.py")
+    with Store(app_db) as store:
+        accuracy = corrections.model_accuracy(store)
+    assert metric_values(at)["已校正帖子"] == f"{accuracy['n']:,}"
+    at = run_app("data_import.py")
+    assert len(at.dataframe[0].value) >= 15  # freshness of every channel
