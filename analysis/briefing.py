@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import concurrent.futures
 import csv
 import datetime as dt
 import html
@@ -899,7 +900,9 @@ def _browser_render(briefing: Briefing, pdf: bool, width: int = 860, scale: floa
             except Exception:  # noqa: BLE001 - the subprocess printer is the fallback
                 return None
     try:
-        return images, asyncio.run(run())
+        # A thread of its own: the caller's thread may already run an event loop (Playwright, Jupyter).
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            return images, pool.submit(asyncio.run, run()).result()
     except Exception as exc:  # a broken browser must not cost the analyst the document
         briefing.warnings.append(f"图表渲染失败（{type(exc).__name__}: {_clip(str(exc), 120)}），"
                                  "文档中仅保留表格和文字。")

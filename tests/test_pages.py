@@ -37,7 +37,7 @@ def run_app(page: str | None = None, **query) -> AppTest:
         at.query_params[key] = value
     at.run()
     if page:
-        at.switch_page(str(REPO_ROOT / "pages" / page)).run()
+        at.switch_page(str(REPO_ROOT / "views" / page)).run()
     assert not at.exception, [e.message for e in at.exception]
     return at
 

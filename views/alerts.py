@@ -47,21 +47,28 @@ with log_tab:
             },
         )
         picked = event.selection.rows if event and event.selection else []
-        if picked:
-            alert = shown.iloc[picked[0]]
-            st.text(alert["message"])
+        open_ids = shown.loc[shown["state"] != "closed", "alert_id"].tolist()
+        default = (
+            shown.iloc[picked[0]]["alert_id"] if picked and shown.iloc[picked[0]]["alert_id"] in open_ids else None
+        )
+        if open_ids:
+            by_id = shown.set_index("alert_id")
+            alert_id = st.selectbox(
+                "处理预警",
+                open_ids,
+                index=open_ids.index(default) if default else 0,
+                format_func=lambda i: f"#{i} {by_id.loc[i, 'message'][:60]}",
+            )
             ack_col, close_col = st.columns(2)
             try:
-                if ack_col.button("确认", disabled=alert["state"] != "new", key="ack"):
-                    alerts.acknowledge(ui.store(), int(alert["alert_id"]), ui.actor())
+                if ack_col.button("确认", disabled=by_id.loc[alert_id, "state"] != "new", key="ack"):
+                    alerts.acknowledge(ui.store(), int(alert_id), ui.actor())
                     st.rerun()
-                if close_col.button("关闭", disabled=alert["state"] == "closed", key="close"):
-                    alerts.close(ui.store(), int(alert["alert_id"]), ui.actor())
+                if close_col.button("关闭", key="close"):
+                    alerts.close(ui.store(), int(alert_id), ui.actor())
                     st.rerun()
             except ValueError as exc:
                 st.error(str(exc))
-        else:
-            st.caption("选中一条预警以确认或关闭。")
     if st.button("立即评估全部启用规则", help="与定时任务 python -m analysis alerts run 相同"):
         fired = alerts.run(ui.store(), pd.Timestamp.now(tz=TIMEZONE), actor=ui.actor())
         st.success(f"评估完成，新增预警 {len(fired)} 条。")
