@@ -336,6 +336,17 @@ class Store:
                 self._conn.unregister("incoming_quarantine")
         return counts
 
+    def append_generated(self, table) -> None:
+        """Append rows generated for benchmarks (ids unique by construction): no duplicate checks, one batch."""
+        with self._write_lock:
+            self._conn.register("generated", table)
+            try:
+                with self._transaction() as conn:
+                    conn.execute(f"INSERT INTO posts ({', '.join(POST_COLUMNS)}) "
+                                 f"SELECT {', '.join(POST_COLUMNS)} FROM generated ORDER BY created_at")
+            finally:
+                self._conn.unregister("generated")
+
     def replace_scores(self, scores: pd.DataFrame) -> None:
         """Bulk-update sentiment (post_id, sentiment_score/label/model) and re-apply analysts' corrections."""
         with self._write_lock:
