@@ -1173,6 +1173,10 @@ def run(
     into it (merged_count + 1, first message kept, details updated).
     """
     now = _ts(pd.Timestamp.now(tz=TIMEZONE) if now is None else now)
+    if periods is None:
+        from analysis import settings  # loaded lazily, like incidents above: it builds on incidents
+
+        periods = settings.sensitive_periods(store)
     rules = {r.rule_id: r for r in load_rules(store, enabled_only=True)}
     fired, problems = evaluate_with_errors(store, list(rules.values()), now, periods)
     if errors is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
@@ -141,7 +142,9 @@ class Signals:
 
 
 def measure(posts: pd.DataFrame, at: pd.Timestamp, thresholds: GradingThresholds,
-            previous: tuple[str, pd.Timestamp] | None = None) -> Signals:
+            previous: tuple[str, pd.Timestamp] | None = None,
+            periods: Sequence[sensitive.SensitivePeriod] = sensitive.DEFAULT_PERIODS,
+            mainstream_sites: Sequence[str] = config.MAINSTREAM_SITES) -> Signals:
     """Signals from the incident's posts (columns created_at, channel, site, text_norm, sentiment_label,
     comment_count) as of `at`."""
     posts = posts[posts["created_at"] <= at].sort_values("created_at")
@@ -152,7 +155,7 @@ def measure(posts: pd.DataFrame, at: pd.Timestamp, thresholds: GradingThresholds
     ratio_now = negative[last_day].mean() if last_day.any() else np.nan
     ratio_before = negative[day_before].mean() if day_before.any() else np.nan
     texts = posts["text_norm"].fillna("")
-    period = sensitive.active_period(at)
+    period = sensitive.active_period(at, periods)
     return Signals(
         posts=len(posts),
         negative=int(negative.sum()),
@@ -164,7 +167,7 @@ def measure(posts: pd.DataFrame, at: pd.Timestamp, thresholds: GradingThresholds
                                                        pd.Timedelta(minutes=thresholds.spread_window_minutes)),
         peak_posts_per_hour=_max_count_in_window(times, pd.Timedelta(hours=1)),
         comments=int(posts["comment_count"].sum()),
-        mainstream_sites=tuple(sorted(set(posts["site"]) & set(config.MAINSTREAM_SITES))),
+        mainstream_sites=tuple(sorted(set(posts["site"]) & set(mainstream_sites))),
         overseas_posts=int(posts["channel"].eq("境外媒体").sum()),
         casualty_posts=int(texts.str.contains("|".join(CASUALTY_WORDS)).sum()),
         mass_incident_posts=int(texts.str.contains("|".join(MASS_INCIDENT_WORDS)).sum()),
@@ -211,9 +214,10 @@ class Grade:
 
 
 def grade(signals: Signals, tier_set: str = DEFAULT_TIER_SET, at: pd.Timestamp | None = None,
-          thresholds: GradingThresholds = GradingThresholds()) -> Grade:
+          thresholds: GradingThresholds = GradingThresholds(),
+          periods: Sequence[sensitive.SensitivePeriod] = sensitive.DEFAULT_PERIODS) -> Grade:
     """The grade and every reason that fired, in Chinese. The gravest level with a reason wins."""
-    t = thresholds.tightened(sensitive.threshold_factor(at)) if at is not None else thresholds
+    t = thresholds.tightened(sensitive.threshold_factor(at, periods)) if at is not None else thresholds
     s = signals
     grave, serious = [], []
     if s.casualty_posts >= t.min_keyword_posts:
@@ -242,7 +246,7 @@ def grade(signals: Signals, tier_set: str = DEFAULT_TIER_SET, at: pd.Timestamp |
     if s.posts >= t.severe_posts:
         serious.append(f"累计发帖{s.posts}条")
     mild = [f"零星讨论：共{s.posts}条帖子，{s.sites}个站点，无主流媒体介入"]
-    period = sensitive.active_period(at) if at is not None else None
+    period = sensitive.active_period(at, periods) if at is not None else None
     if period is not None and period.factor < 1:
         note = f"（敏感时期“{period.name}”，阈值已收紧）"
         grave, serious = [r + note for r in grave], [r + note for r in serious]
@@ -364,11 +368,15 @@ def _audit(actor: str, action: str, target: str, details: dict) -> tuple[str, li
 
 def create_incident(store: Store, title: str, post_ids: list[str], actor: str, source: str = "analyst",
                     topic: str | None = None, region: str | None = None, responsible_unit: str | None = None,
-                    first_seen_at: pd.Timestamp | None = None, tier_set: str = DEFAULT_TIER_SET,
+                    first_seen_at: pd.Timestamp | None = None, tier_set: str | None = None,
                     incident_id: str | None = None, note: str | None = None) -> str:
-    """Create an incident over existing posts, record 监测发现 at first sight, and grade it."""
+    """Create an incident over existing posts, record 监测发现 at first sight, and grade it.
+    Without `tier_set` the office's default tier set from settings applies."""
+    from analysis import settings  # settings builds on this module's constants
+
     if not title.strip():
         raise ValueError("事件标题不能为空")
+    tier_set = tier_set or settings.tier_set(store)
     grades_of(tier_set)
     post_ids = list(dict.fromkeys(post_ids))
     if post_ids:
@@ -451,15 +459,20 @@ def current_grade(store: Store, incident_id: str) -> pd.Series | None:
 
 
 def grade_incident(store: Store, incident_id: str, at: pd.Timestamp | None = None, actor: str = "system",
-                   thresholds: GradingThresholds = GradingThresholds()) -> Grade:
-    """Compute and store the grade with its reasons (kept beside any override)."""
+                   thresholds: GradingThresholds | None = None) -> Grade:
+    """Compute and store the grade with its reasons (kept beside any override). Thresholds, sensitive
+    periods and mainstream sites come from settings unless `thresholds` is given."""
+    from analysis import settings  # settings builds on this module's constants
+
+    thresholds = thresholds or settings.grading_thresholds(store)
+    periods, mainstream = settings.sensitive_periods(store), settings.mainstream_sites(store)
     incident = _require_incident(store, incident_id)
     at = pd.Timestamp(at) if at is not None else _now()
     history = grade_history(store, incident_id)
     computed = history[~history["is_override"]]
     previous = (computed.iloc[-1]["grade"], pd.Timestamp(computed.iloc[-1]["graded_at"])) if len(computed) else None
-    signals = measure(incident_posts(store, incident_id), at, thresholds, previous)
-    result = grade(signals, incident["tier_set"], at, thresholds)
+    signals = measure(incident_posts(store, incident_id), at, thresholds, previous, periods, mainstream)
+    result = grade(signals, incident["tier_set"], at, thresholds, periods)
     store.execute([
         ("INSERT INTO incident_grades VALUES (?, ?, ?, ?, ?, ?, false, ?, NULL)",
          [incident_id, at.to_pydatetime(), result.tier_set, result.grade, list(result.reasons),

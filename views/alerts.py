@@ -28,13 +28,11 @@ with log_tab:
         st.info("暂无符合条件的预警。")
     else:
         shown = log.assign(状态=log["state"].map(states), 级别=log["severity"].map(alerts.SEVERITIES))
-        event = st.dataframe(
+        st.dataframe(
             shown[
                 ["alert_id", "fired_at", "级别", "rule_id", "subject", "message", "merged_count", "状态", "state_by"]
             ],
             hide_index=True,
-            on_select="rerun",
-            selection_mode="single-row",
             key="alert_log",
             column_config={
                 "alert_id": "编号",
@@ -46,19 +44,11 @@ with log_tab:
                 "state_by": "处理人",
             },
         )
-        picked = event.selection.rows if event and event.selection else []
-        open_ids = shown.loc[shown["state"] != "closed", "alert_id"].tolist()
-        default = (
-            shown.iloc[picked[0]]["alert_id"] if picked and shown.iloc[picked[0]]["alert_id"] in open_ids else None
-        )
-        if open_ids:
+        open_alerts = shown[shown["state"] != "closed"]
+        choices = {f"#{a.alert_id} {a.message[:60]}": int(a.alert_id) for a in open_alerts.itertuples()}
+        if choices:
             by_id = shown.set_index("alert_id")
-            alert_id = st.selectbox(
-                "处理预警",
-                open_ids,
-                index=open_ids.index(default) if default else 0,
-                format_func=lambda i: f"#{i} {by_id.loc[i, 'message'][:60]}",
-            )
+            alert_id = choices[st.selectbox("处理预警", list(choices))]
             ack_col, close_col = st.columns(2)
             try:
                 if ack_col.button("确认", disabled=by_id.loc[alert_id, "state"] != "new", key="ack"):

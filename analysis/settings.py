@@ -1,0 +1,343 @@
+"""Settings declared once: each key's label, help, default (from the code constants) and validator, stored in the DB.
+
+Values are stored as JSON in the `settings` table. A stored value that no longer validates (edited by hand, or
+written by an older version) never crashes a reader: the default is used instead and `problems()` says so.
+Notification targets (`alert_targets`) keep their own storage and secret redaction in analysis.delivery;
+this module only delegates to it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import pandas as pd
+
+from analysis import config, delivery, sensitive, topics
+from analysis.incidents import DEFAULT_TIER_SET, TIER_SETS, GradingThresholds
+from analysis.store import Store
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configurable value: how it is named in the UI, its default, and how it is checked."""
+
+    key: str
+    label: str
+    help: str
+    default: Callable[[], Any]                  # JSON-ready default, built from the code constants
+    validate: Callable[[Any], list[str]]        # Chinese messages naming the field; empty when valid
+    normalize: Callable[[Any], Any] = lambda value: value   # canonical JSON form of a valid value
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+# -- default_tier_set ------------------------------------------------------------------------------------
+def _check_tier_set(value) -> list[str]:
+    if value not in TIER_SETS:
+        return [f"默认分级体系（default_tier_set）应为 {'、'.join(TIER_SETS)} 之一，收到：{value!r}"]
+    return []
+
+
+# -- grading_thresholds ----------------------------------------------------------------------------------
+# field -> (Chinese label, minimum, maximum, whole number?)
+THRESHOLD_FIELDS: dict[str, tuple[str, float, float, bool]] = {
+    "spread_window_minutes": ("跨平台传播统计窗口（分钟）", 1, 1440, True),
+    "fast_spread_channels": ("窗口内跨平台数（一级）", 1, 50, True),
+    "severe_posts_per_hour": ("1小时发帖量（快速发酵，一级）", 1, 100_000, True),
+    "severe_posts": ("累计发帖量", 1, 1_000_000, True),
+    "several_sites": ("传播站点数（二级）", 1, 1000, True),
+    "dozens_of_comments": ("评论数（二级）", 1, 1_000_000, True),
+    "rising_negative_points": ("负面占比日升幅（0–1）", 0.01, 1, False),
+    "min_keyword_posts": ("伤亡/群体性关键词最少帖子数", 1, 1000, True),
+    "escalate_after_hours": ("二级升级观察时长（小时）", 1, 720, True),
+}
+assert set(THRESHOLD_FIELDS) == {f.name for f in fields(GradingThresholds)}, "label every threshold"
+
+
+def _check_thresholds(value) -> list[str]:
+    if not isinstance(value, dict):
+        return ["分级阈值（grading_thresholds）必须是 JSON 对象，如 {\"several_sites\": 3}"]
+    errors = [f"分级阈值（grading_thresholds）中没有字段“{name}”，可用：{'、'.join(THRESHOLD_FIELDS)}"
+              for name in value if name not in THRESHOLD_FIELDS]
+    for name, number in value.items():
+        if name not in THRESHOLD_FIELDS:
+            continue
+        label, low, high, whole = THRESHOLD_FIELDS[name]
+        kind = "整数" if whole else "数值"
+        if not _is_number(number) or (whole and number != int(number)) or not low <= number <= high:
+            errors.append(f"分级阈值（grading_thresholds）的“{label}”（{name}）应为 {low:g}–{high:g} 的{kind}，"
+                          f"收到：{number!r}")
+    return errors
+
+
+def _normalize_thresholds(value: dict) -> dict:
+    merged = asdict(GradingThresholds()) | value
+    return {name: (int(v) if THRESHOLD_FIELDS[name][3] else float(v)) for name, v in merged.items()}
+
+
+# -- sensitive_periods -----------------------------------------------------------------------------------
+def _period_to_json(period: sensitive.SensitivePeriod) -> dict:
+    return {"name": period.name, "start": period.start.isoformat(), "end": period.end.isoformat(),
+            "factor": period.factor}
+
+
+def _iso_date(value) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def _check_periods(value) -> list[str]:
+    field = "敏感时期（sensitive_periods）"
+    if not isinstance(value, list):
+        return [f"{field}必须是列表，每项形如 {{\"name\": \"国庆节\", \"start\": \"2026-09-29\", "
+                "\"end\": \"2026-10-08\", \"factor\": 0.7}"]
+    errors = []
+    for number, item in enumerate(value, start=1):
+        where = f"{field}第{number}项"
+        if not isinstance(item, dict):
+            errors.append(f"{where}必须是 JSON 对象")
+            continue
+        unknown = set(item) - {"name", "start", "end", "factor"}
+        if unknown:
+            errors.append(f"{where}有未知字段：{'、'.join(sorted(unknown))}")
+        if not isinstance(item.get("name"), str) or not item["name"].strip():
+            errors.append(f"{where}的名称（name）不能为空")
+        start, end = _iso_date(item.get("start")), _iso_date(item.get("end"))
+        if start is None:
+            errors.append(f"{where}的开始日期（start）应为 YYYY-MM-DD 格式的日期，收到：{item.get('start')!r}")
+        if end is None:
+            errors.append(f"{where}的结束日期（end）应为 YYYY-MM-DD 格式的日期，收到：{item.get('end')!r}")
+        if start and end and start > end:
+            errors.append(f"{where}的开始日期（start）{start} 晚于结束日期（end）{end}")
+        factor = item.get("factor", 0.7)
+        if not _is_number(factor) or not 0 < factor <= 1:
+            errors.append(f"{where}的收紧系数（factor）应大于 0 且不大于 1，收到：{factor!r}")
+    return errors
+
+
+def _normalize_periods(value: list) -> list[dict]:
+    return [{"name": item["name"].strip(), "start": item["start"], "end": item["end"],
+             "factor": float(item.get("factor", 0.7))} for item in value]
+
+
+# -- mainstream_sites ------------------------------------------------------------------------------------
+def _check_sites(value) -> list[str]:
+    field = "主流媒体站点（mainstream_sites）"
+    if not isinstance(value, list):
+        return [f"{field}必须是字符串列表，如 [\"人民网\", \"新华网\"]"]
+    errors = [f"{field}第{n}项必须是非空字符串，收到：{site!r}" for n, site in enumerate(value, start=1)
+              if not isinstance(site, str) or not site.strip()]
+    valid = [s.strip() for s in value if isinstance(s, str) and s.strip()]
+    duplicates = sorted({s for s in valid if valid.count(s) > 1})
+    if duplicates:
+        errors.append(f"{field}有重复项：{'、'.join(duplicates)}")
+    return errors
+
+
+# -- topic_dictionary ------------------------------------------------------------------------------------
+def _check_dictionary(value) -> list[str]:
+    field = "话题词典（topic_dictionary）"
+    if not isinstance(value, dict) or not value:
+        return [f"{field}必须是非空 JSON 对象：话题 → 关键词列表"]
+    errors = []
+    for topic, words in value.items():
+        if not topic.strip():
+            errors.append(f"{field}的话题名称不能为空")
+        if not isinstance(words, list) or not words:
+            errors.append(f"{field}中话题“{topic}”的关键词必须是非空列表")
+            continue
+        if any(not isinstance(w, str) or not w.strip() for w in words):
+            errors.append(f"{field}中话题“{topic}”有空的或非文字的关键词")
+            continue
+        cleaned = [w.strip() for w in words]
+        duplicates = sorted({w for w in cleaned if cleaned.count(w) > 1})
+        if duplicates:
+            errors.append(f"{field}中话题“{topic}”的关键词重复：{'、'.join(duplicates)}")
+    return errors
+
+
+def _normalize_dictionary(value: dict) -> dict:
+    return {topic.strip(): [w.strip() for w in words] for topic, words in value.items()}
+
+
+# -- alert_targets (owned by analysis.delivery) -------------------------------------------------------------
+def _check_targets(value) -> list[str]:
+    if not isinstance(value, list):
+        return ["推送目标（alert_targets）必须是列表，每项是一个推送目标对象"]
+    return [f"推送目标（alert_targets）第{i}个：{e}" for i, t in enumerate(value, start=1)
+            for e in delivery.validate_target(t)]
+
+
+TARGETS_KEY = delivery.SETTINGS_KEY
+
+REGISTRY: dict[str, Setting] = {s.key: s for s in (
+    Setting("default_tier_set", "默认分级体系",
+            "新建事件使用的分级体系：三级（一级/二级/三级）或四级（特别重大/重大/较大/一般）。",
+            lambda: DEFAULT_TIER_SET, _check_tier_set),
+    Setting("grading_thresholds", "分级阈值",
+            "事件自动定级所用的计数阈值；敏感时期内计数阈值按收紧系数下调。未写出的字段取默认值。",
+            lambda: asdict(GradingThresholds()), _check_thresholds, _normalize_thresholds),
+    Setting("sensitive_periods", "敏感时期",
+            "节假日、重要会议、纪念日等：期间预警与定级阈值乘以收紧系数（0–1，越小越严）。"
+            "日期含首尾，格式 YYYY-MM-DD。",
+            lambda: [_period_to_json(p) for p in sensitive.DEFAULT_PERIODS], _check_periods, _normalize_periods),
+    Setting("mainstream_sites", "主流媒体站点",
+            "这些站点出现报道即视为“主流媒体介入”，是一级事件的定级依据之一。",
+            lambda: list(config.MAINSTREAM_SITES), _check_sites, lambda value: [s.strip() for s in value]),
+    Setting("topic_dictionary", "话题词典",
+            "话题 → 关键词列表；帖子正文包含关键词即归入该话题（导入时判定）。同一话题内关键词不可重复。",
+            lambda: {t: list(words) for t, words in topics.TOPIC_KEYWORDS.items()}, _check_dictionary,
+            _normalize_dictionary),
+    Setting(TARGETS_KEY, "预警推送目标",
+            "企业微信/钉钉/飞书机器人与 SMTP 邮件；密钥、密码与机器人地址不会写入审计日志。",
+            lambda: [], _check_targets),
+)}
+
+
+# -- reading -------------------------------------------------------------------------------------------------
+def _setting(key: str) -> Setting:
+    if key not in REGISTRY:
+        raise ValueError(f"未知的设置项：{key}（可选：{'、'.join(REGISTRY)}）")
+    return REGISTRY[key]
+
+
+def _stored(store: Store, key: str) -> tuple[bool, Any, str | None]:
+    """(is anything stored, the parsed value, a problem when it cannot be used)."""
+    raw = store.scalar("SELECT value FROM settings WHERE key = ?", [key])
+    if raw is None:
+        return False, None, None
+    try:
+        value = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        return True, None, "已保存的值不是合法 JSON"
+    errors = REGISTRY[key].validate(value)
+    return True, value, "；".join(errors) if errors else None
+
+
+def get(store: Store, key: str) -> Any:
+    """The value in effect: the stored one when it validates, otherwise the default."""
+    setting = _setting(key)
+    present, value, problem = _stored(store, key)
+    if not present or problem:
+        return setting.default()
+    return setting.normalize(value)
+
+
+def get_all(store: Store) -> dict[str, Any]:
+    return {key: get(store, key) for key in REGISTRY}
+
+
+def is_customised(store: Store, key: str) -> bool:
+    return _stored(store, _setting(key).key)[0]
+
+
+def problems(store: Store) -> list[str]:
+    """One Chinese line per stored value that is unusable and was replaced by its default."""
+    lines = []
+    for key, setting in REGISTRY.items():
+        present, _, problem = _stored(store, key)
+        if present and problem:
+            lines.append(f"设置“{setting.label}”（{key}）的已保存值无效，已改用默认值：{problem}")
+    return lines
+
+
+# -- writing -------------------------------------------------------------------------------------------------
+def _audit(actor: str, action: str, key: str, old, new) -> tuple[str, list]:
+    return ("INSERT INTO audit_log (actor, action, target, details) VALUES (?, ?, ?, ?)",
+            [actor, action, key, json.dumps({"old": old, "new": new}, ensure_ascii=False, default=str)])
+
+
+def save(store: Store, key: str, value: Any, actor: str) -> Any:
+    """Validate and store a value (raises ValueError with Chinese messages naming the field); audited."""
+    setting = _setting(key)
+    errors = setting.validate(value)
+    if errors:
+        raise ValueError("；".join(errors))
+    if key == TARGETS_KEY:
+        delivery.save_targets(store, value, actor)   # delivery owns storage and the redacted audit row
+        return value
+    old, new = get(store, key), setting.normalize(value)
+    store.execute([
+        ("""INSERT INTO settings (key, value, updated_at, updated_by) VALUES (?, ?, now(), ?)
+            ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = now(),
+                                            updated_by = excluded.updated_by""",
+         [key, json.dumps(new, ensure_ascii=False), actor]),
+        _audit(actor, "settings.update", key, old, new),
+    ])
+    return new
+
+
+def reset(store: Store, key: str, actor: str) -> Any:
+    """Back to the default (the stored override is removed); audited."""
+    setting = _setting(key)
+    if key == TARGETS_KEY:
+        delivery.save_targets(store, [], actor)
+        return []
+    old, new = get(store, key), setting.default()
+    store.execute([
+        ("DELETE FROM settings WHERE key = ?", [key]),
+        _audit(actor, "settings.reset", key, old, new),
+    ])
+    return new
+
+
+def history(store: Store, limit: int = 50) -> pd.DataFrame:
+    """Recent settings changes, newest first: when, who, which setting, what."""
+    frame = store.query(
+        """SELECT logged_at, actor, action, target, CAST(details AS VARCHAR) AS details FROM audit_log
+           WHERE action LIKE 'settings.%' ORDER BY audit_id DESC LIMIT ?""", [limit])
+    frame["setting"] = [REGISTRY[t].label if t in REGISTRY else t for t in frame["target"]]
+    frame["action"] = frame["action"].map({"settings.update": "修改", "settings.reset": "恢复默认"}).fillna(
+        frame["action"])
+    frame["details"] = [d if d is None or len(d) <= 300 else d[:300] + "…" for d in frame["details"]]
+    return frame[["logged_at", "actor", "action", "setting", "target", "details"]]
+
+
+# -- typed accessors used by grading and alerting ----------------------------------------------------------
+def tier_set(store: Store) -> str:
+    return get(store, "default_tier_set")
+
+
+def grading_thresholds(store: Store) -> GradingThresholds:
+    return GradingThresholds(**get(store, "grading_thresholds"))
+
+
+def sensitive_periods(store: Store) -> tuple[sensitive.SensitivePeriod, ...]:
+    return tuple(sensitive.SensitivePeriod(p["name"], dt.date.fromisoformat(p["start"]),
+                                           dt.date.fromisoformat(p["end"]), p["factor"])
+                 for p in get(store, "sensitive_periods"))
+
+
+def mainstream_sites(store: Store) -> tuple[str, ...]:
+    return tuple(get(store, "mainstream_sites"))
+
+
+def topic_dictionary(store: Store) -> dict[str, list[str]]:
+    return get(store, "topic_dictionary")
+
+
+def alert_targets(store: Store) -> list[dict]:
+    return get(store, TARGETS_KEY)
+
+
+def to_json(value: Any) -> str:
+    """How a value is shown for editing."""
+    return json.dumps(value, ensure_ascii=False, indent=2)
+
+
+def parse_json(text: str, key: str) -> Any:
+    """Parse edited JSON; a syntax error becomes a Chinese message naming the setting and the position."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"“{_setting(key).label}”（{key}）不是合法的 JSON：第{exc.lineno}行第{exc.colno}列，"
+                         f"{exc.msg}") from exc
