@@ -203,6 +203,7 @@ VERBS = {
     "spikes": cmd_spikes,
     "incidents": cmd_incidents,
     "alerts": _delegate("analysis.alerts", "cli_alerts"),
+    "retrain": _delegate("analysis.corrections", "cli_retrain"),
     "brief": _delegate("analysis.briefing", "cli_brief"),
     "export": _delegate("analysis.briefing", "cli_export"),
 }

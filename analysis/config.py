@@ -53,6 +53,11 @@ def resolve_db_path(cli_value: str | os.PathLike | None = None) -> Path:
     return Path(chosen).expanduser().resolve()
 
 
+def shared_data_dir() -> Path:
+    """The labelled public data beside the repository (../shared/data), or $OPINION_SHARED_DATA."""
+    return Path(os.environ.get("OPINION_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+
+
 def inbox_dir(db_path: Path) -> Path:
     """Where ingests queue batches while another process owns the database file."""
     return db_path.parent / "inbox"

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from analysis import sentiment
+from analysis import sentiment, text
 from analysis.config import SENTIMENT_LABELS
 from analysis.filters import Filters
 from analysis.store import Store
@@ -77,3 +79,65 @@ def rescore(store: Store, model: str) -> int:
     frame = pd.concat([posts[["post_id"]], scores], axis=1)
     store.replace_scores(frame)
     return len(frame)
+
+
+def compare_models(current: Path, candidate: Path, texts: list[str], labels: list[str]) -> dict:
+    """Binary accuracy (正面 vs 负面) of two domain-model files on the same labelled texts."""
+    cleaned = text.scoring_texts(texts)
+    keep = [i for i, (c, label) in enumerate(zip(cleaned, labels, strict=True)) if c and label in ("正面", "负面")]
+    truth = np.array([labels[i] == "正面" for i in keep])
+    result = {"n": len(keep)}
+    for name, path in (("current", current), ("candidate", candidate)):
+        scores = sentiment.DomainModel(path).predict_proba([cleaned[i] for i in keep]) if keep else np.array([])
+        result[name] = float(((scores >= 0.5) == truth).mean()) if keep else None
+    return result
+
+
+def cli_retrain(argv: list[str]) -> int:
+    """`retrain [--db DB] [--apply] [--sample N]`: fold corrections into a new domain model, compare, maybe replace."""
+    import argparse
+    import json as jsonlib
+    import subprocess
+    import sys
+    import tempfile
+
+    from analysis import config
+
+    parser = argparse.ArgumentParser(prog="python -m analysis retrain",
+                                     description="Retrain the domain sentiment model with analysts' corrections.")
+    parser.add_argument("--db")
+    parser.add_argument("--apply", action="store_true",
+                        help="replace the model (and re-score every post) when the candidate is not worse")
+    parser.add_argument("--sample", type=int, help="train on a sample (quick checks; never with --apply)")
+    args = parser.parse_args(argv)
+    db_path = config.resolve_db_path(args.db)
+    with Store(db_path, read_only=not args.apply) as store:
+        corrected = latest_corrections(store)
+    with tempfile.TemporaryDirectory(prefix="retrain-") as tmp:
+        extra, candidate = Path(tmp) / "corrections.csv", Path(tmp) / "candidate.npz"
+        corrected[["text", "label"]].to_csv(extra, index=False)
+        command = [sys.executable, str(config.REPO_ROOT / "tools" / "train_sentiment.py"), "--extra", str(extra),
+                   "--out", str(candidate)] + (["--sample", str(args.sample)] if args.sample else [])
+        print(f"training on the shared data plus {len(corrected)} corrections…", file=sys.stderr)
+        trained = subprocess.run(command, capture_output=True, text=True)
+        if trained.returncode != 0:
+            print(f"training failed: {trained.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
+            return 1
+        dev = pd.read_csv(config.shared_data_dir() / "sentiment_dev.csv.gz")
+        report = {
+            "corrections": compare_models(sentiment.DOMAIN_MODEL_PATH, candidate, corrected["text"].tolist(),
+                                          corrected["label"].tolist()),
+            "dev": compare_models(sentiment.DOMAIN_MODEL_PATH, candidate, dev["text"].tolist(),
+                                  ["正面" if v == 1 else "负面" for v in dev["label"]]),
+        }
+        not_worse = report["dev"]["candidate"] >= report["dev"]["current"] - 0.005 and (
+            report["corrections"]["n"] == 0 or report["corrections"]["candidate"] >= report["corrections"]["current"])
+        report["decision"] = "replace" if not_worse else "keep current"
+        if args.apply and not_worse and not args.sample:
+            sentiment.DOMAIN_MODEL_PATH.write_bytes(candidate.read_bytes())
+            sentiment.domain_model.cache_clear()
+            with Store(db_path) as store:
+                report["rescored"] = rescore(store, "domain")
+        report["applied"] = bool(args.apply and not_worse and not args.sample)
+    print(jsonlib.dumps(report, ensure_ascii=False))
+    return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 
@@ -75,3 +76,17 @@ def test_rescoring_in_bulk_switches_model_and_keeps_corrections(store):
     rows = store.query("SELECT post_id, sentiment_label, sentiment_model FROM posts ORDER BY post_id")
     assert set(rows["sentiment_model"]) == {"snownlp@0.12.3"}
     assert rows.set_index("post_id").loc["c0", "sentiment_label"] == "负面"
+
+
+def test_retrain_folds_corrections_in_and_compares_before_replacing(store, db_path, capsys):
+    from analysis import sentiment
+
+    corrections.correct(store, "c1", "正面", actor="a")
+    store.close()
+    before = sentiment.DOMAIN_MODEL_PATH.read_bytes()
+    assert corrections.cli_retrain(["--db", str(db_path), "--sample", "2000"]) == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert report["corrections"]["n"] == 1 and report["dev"]["n"] > 7000
+    assert 0.5 < report["dev"]["current"] <= 1 and 0.5 < report["dev"]["candidate"] <= 1
+    assert report["decision"] in ("replace", "keep current") and report["applied"] is False
+    assert sentiment.DOMAIN_MODEL_PATH.read_bytes() == before  # a sample-trained model never replaces the real one

@@ -20,9 +20,9 @@ import pandas as pd
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from analysis import sentiment, text  # noqa: E402
+from analysis import config, sentiment, text  # noqa: E402
 
-DATA = Path("/work/shared/data")
+DATA = config.shared_data_dir()
 SEED = 20261123
 VERSION = "2026-11-23"
 
@@ -34,6 +34,17 @@ def load_train(path: Path) -> pd.DataFrame:
     df["clean"] = text.scoring_texts(df["text"].tolist())
     df = df[df["clean"] != ""].reset_index(drop=True)
     return df
+
+
+def load_corrections(path: Path) -> pd.DataFrame:
+    """Analysts' corrections (text, label 正面/负面; 中性 carries no binary signal) as one more source."""
+    extra = pd.read_csv(path)
+    extra = extra[extra["label"].isin(["正面", "负面"])].copy()
+    extra["label"] = (extra["label"] == "正面").astype(float)
+    extra["source"] = "analyst_corrections"
+    extra["label3"] = None
+    extra["clean"] = text.scoring_texts(extra["text"].tolist())
+    return extra[extra["clean"] != ""].reset_index(drop=True)
 
 
 def split(df: pd.DataFrame, holdout: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -135,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-features", type=int, default=400_000, help="keep the largest |weights|")
     ap.add_argument("--dry-run", action="store_true")
     ap.add_argument("--out", type=Path, default=sentiment.DOMAIN_MODEL_PATH)
+    ap.add_argument("--extra", type=Path, help="CSV of text,label (analysts' corrections) added to the fitted rows")
+    ap.add_argument("--sample", type=int, help="fit on this many random training rows (quick checks only)")
     args = ap.parse_args(argv)
     from sklearn.linear_model import LogisticRegression
 
@@ -143,6 +156,10 @@ def main(argv: list[str] | None = None) -> int:
     train = load_train(DATA / "sentiment_train.csv.gz")
     fit_mask, held_mask = split(train, args.holdout, rng)
     fit, held = train[fit_mask].reset_index(drop=True), train[held_mask].reset_index(drop=True)
+    if args.sample:
+        fit = fit.sample(n=min(args.sample, len(fit)), random_state=SEED).reset_index(drop=True)
+    if args.extra:
+        fit = pd.concat([fit, load_corrections(args.extra)], ignore_index=True)
     dev = pd.read_csv(DATA / "sentiment_dev.csv.gz")
     dev["clean"] = text.scoring_texts(dev["text"].tolist())
     length_norm = not args.no_length_norm
