@@ -73,6 +73,20 @@ def cmd_demo(argv: list[str]) -> int:
     return 0
 
 
+def cmd_export_parquet(argv: list[str]) -> int:
+    from analysis.store import Store
+
+    parser = argparse.ArgumentParser(prog="python -m analysis export-parquet",
+                                     description="Export posts as a day-partitioned Parquet dataset.")
+    parser.add_argument("directory", type=Path)
+    _db_argument(parser)
+    args = parser.parse_args(argv)
+    with Store(config.resolve_db_path(args.db), read_only=True) as store:
+        count = store.export_parquet(args.directory)
+    print(f"exported {count} posts to {args.directory} (partitioned by day=YYYY-MM-DD)")
+    return 0
+
+
 def _print_json(payload) -> None:
     print(json.dumps(payload, ensure_ascii=False, default=str))
 
@@ -201,6 +215,7 @@ VERBS = {
     "sentiment-eval": _delegate("analysis.sentiment", "cli_sentiment_eval"),
     "cascades": _delegate("analysis.cascades", "cli_cascades"),
     "spikes": cmd_spikes,
+    "export-parquet": cmd_export_parquet,
     "incidents": cmd_incidents,
     "alerts": _delegate("analysis.alerts", "cli_alerts"),
     "retrain": _delegate("analysis.corrections", "cli_retrain"),

@@ -178,6 +178,11 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
+def _sql_literal(text: str) -> str:
+    """A path inside a SQL string literal (COPY and read_parquet take no bound parameters for paths)."""
+    return text.replace("'", "''")
+
+
 class DatabaseLocked(RuntimeError):
     """Another process holds the database file (DuckDB allows one writer process)."""
 
@@ -220,6 +225,30 @@ class Store:
         self._conn.execute(f"SET TimeZone = '{TIMEZONE}'")
         if not read_only:
             self._migrate()
+
+    @classmethod
+    def on_parquet_lake(cls, lake: str | Path) -> Store:
+        """Read-only store whose `posts` is a day-partitioned Parquet dataset (see export_parquet): the
+        metric queries run on it unchanged, as they would on a lake read by a distributed SQL engine."""
+        store = cls.__new__(cls)
+        store.path, store.read_only = Path(lake), True
+        store._conn = duckdb.connect(":memory:")
+        store._write_lock = threading.Lock()
+        store._conn.execute(f"SET TimeZone = '{TIMEZONE}'")
+        pattern = str(Path(lake) / "**" / "*.parquet")
+        store._conn.execute(f"CREATE VIEW posts AS SELECT * EXCLUDE (day) FROM read_parquet('{_sql_literal(pattern)}', "
+                            "hive_partitioning = true)")
+        return store
+
+    def export_parquet(self, lake: str | Path) -> int:
+        """Write posts as Parquet partitioned by Shanghai calendar day (lake/day=2026-11-20/*.parquet)."""
+        target = Path(lake)
+        target.mkdir(parents=True, exist_ok=True)
+        self._conn.execute(
+            f"COPY (SELECT *, strftime(created_at, '%Y-%m-%d') AS day FROM posts ORDER BY created_at) "
+            f"TO '{_sql_literal(str(target))}' (FORMAT PARQUET, PARTITION_BY (day), OVERWRITE_OR_IGNORE true)"
+        )
+        return int(self.scalar("SELECT count(*) FROM posts"))
 
     def close(self) -> None:
         self._conn.close()
