@@ -192,7 +192,7 @@ def _incident_report(store, incident_id: str) -> dict:
     clocks = incidents.deadline_clocks(store)
     return {
         "incident_id": incident_id, "title": row["title"], "grade": row["grade"], "status": row["status"],
-        "reasons": list(row["reasons"]) if row["reasons"] is not None else [],
+        "reasons": row["reasons"],
         "events": incidents.events(store, incident_id).to_dict(orient="records"),
         "deadlines": clocks[clocks["incident_id"] == incident_id].to_dict(orient="records"),
         "posts": int(row["posts"]),

@@ -398,7 +398,7 @@ def _period_incidents(store: Store, f: Filters, as_of: pd.Timestamp) -> tuple[pd
 
 
 def _clocks(incident, events: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
-    channels = list(incident.channels) if incident.channels is not None else []
+    channels = incident.channels
     from_tickets = bool(channels) and set(channels) <= incidents.TICKET_CHANNELS
     own = events[events["incident_id"] == incident.incident_id]
     return incidents.clocks_for(incident.grade or "三级", own, from_tickets, as_of)
@@ -690,7 +690,7 @@ def build_incident(store: Store, incident_id: str, unit: str = DEFAULT_UNIT, as_
     _basic_facts(doc, inc, posts, events, ref_all)
     say("定级与处置")
     doc.section("事件等级及依据")
-    reasons = list(inc["reasons"]) if inc["reasons"] is not None else []
+    reasons = inc["reasons"]
     doc.para(f"当前等级：{inc['grade'] or '未定级'}（{inc['tier_set']}分级体系）。定级依据：" + (
         "；".join(reasons) if reasons else PENDING) + "。")
     if not grades.empty:

@@ -300,7 +300,7 @@ TICKET_CHANNELS = frozenset({"市长信箱", "书记信箱", "留言板", "12345
 
 def is_ticket_incident(channels) -> bool:
     """An incident whose posts all came through mailboxes, 留言板 or hotlines runs on the reply clock."""
-    return channels is not None and len(channels) > 0 and set(channels) <= TICKET_CHANNELS
+    return len(channels) > 0 and set(channels) <= TICKET_CHANNELS
 
 
 def deadline_items(grade_name: str, events: pd.DataFrame, from_tickets: bool) -> pd.DataFrame:
@@ -518,7 +518,9 @@ def list_incidents(store: Store, now: pd.Timestamp | None = None) -> pd.DataFram
            LEFT JOIN linked l USING (incident_id)
            ORDER BY i.first_seen_at DESC"""
     )
-    frame["status"] = [_status(list(h) if h is not None else []) for h in frame["history"]]
+    for column in ("reasons", "history", "channels"):  # an ungraded or empty incident has lists, not NULLs
+        frame[column] = [list(v) if isinstance(v, list | np.ndarray) else [] for v in frame[column]]
+    frame["status"] = [_status(h) for h in frame["history"]]
     return frame
 
 
@@ -618,7 +620,7 @@ def kpis(store: Store, start: pd.Timestamp, end: pd.Timestamp, now: pd.Timestamp
             if clock.status != "进行中":
                 on_time.setdefault(clock.step, []).append(clock.status in ("按时", "超目标未超时限"))
         overdue += int((clocks["status"] == "已逾期").sum())
-    replied = sum(1 for i in inside.itertuples() if "公开回应" in (list(i.history) if i.history is not None else []))
+    replied = sum(1 for i in inside.itertuples() if "公开回应" in i.history)
     hours = np.array(response_hours)
     return {
         "incidents": len(inside),

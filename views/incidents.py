@@ -30,7 +30,7 @@ cols[1].metric("状态", row["status"])
 cols[2].metric("关联帖子", f"{row['posts']:,}")
 cols[3].metric("首次发现", f"{row['first_seen_at']:%m-%d %H:%M}")
 st.markdown("**定级理由**")
-for reason in (row["reasons"] if row["reasons"] is not None else []):
+for reason in row["reasons"]:
     st.text(f"· {reason}")
 
 st.markdown("**处置时限**")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -26,35 +27,44 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def server(demo_db, tmp_path_factory):
-    """`streamlit run app.py` on a copy of the demo database; yields the base URL."""
-    db = tmp_path_factory.mktemp("e2e") / "e2e.duckdb"
-    shutil.copy(demo_db, db)
+@contextlib.contextmanager
+def running_dashboard(db: Path):
+    """`streamlit run app.py` on `db` on a free port; yields the base URL."""
     port = _free_port()
     env = {**os.environ, "OPINION_DB": str(db)}
-    log = (db.parent / "server.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless",
-         "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
+    log_path = db.parent / f"server-{port}.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless",
+             "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+            cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            process.kill()
+            pytest.fail("dashboard server did not start: " + log_path.read_text()[-2000:])
         try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        process.kill()
-        pytest.fail("dashboard server did not start: " + (db.parent / "server.log").read_text()[-2000:])
-    yield {"url": url, "db": db}
-    process.terminate()
-    process.wait(timeout=30)
-    log.close()
+            yield url
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def server(demo_db, tmp_path_factory):
+    """The dashboard on a copy of the demo database."""
+    db = tmp_path_factory.mktemp("e2e") / "e2e.duckdb"
+    shutil.copy(demo_db, db)
+    with running_dashboard(db) as url:
+        yield {"url": url, "db": db}
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,51 @@
+"""Hostile posts in the database: nothing they contain runs or renders as markup, in a real browser."""
+
+from __future__ import annotations
+
+import shutil
+
+import pandas as pd
+import pytest
+
+from analysis import incidents, ingest
+from analysis.store import Store
+from tests.e2e.conftest import running_dashboard
+from tests.e2e.test_browser import open_page
+
+HOSTILE = [
+    "<script>window.__xss = 1</script>",
+    "<img src=x onerror=\"window.__xss = 2\">",
+    "[点我](javascript:window.__xss=3) **粗体** <b>加粗</b>",
+    ":red[红字] $x^2$ `code`",
+]
+TITLE = "<img src=x onerror=\"window.__xss=4\"> **标题** [链接](javascript:alert(1))"
+
+
+@pytest.fixture(scope="module")
+def hostile_server(demo_db, tmp_path_factory):
+    db = tmp_path_factory.mktemp("hostile") / "hostile.duckdb"
+    shutil.copy(demo_db, db)
+    frame = pd.DataFrame({"post_id": [f"x{i}" for i in range(len(HOSTILE))], "channel": "微博",
+                          "author_id": "<script>alert('author')</script>", "text": HOSTILE,
+                          "topic": "<b>话题</b>", "created_at": "2026-11-20 10:00:00"})
+    with Store(db) as store:
+        summary = ingest.ingest_bytes(frame.to_csv(index=False).encode(), "hostile.csv", db, store=store)
+        assert summary.inserted == len(HOSTILE)
+        incidents.create_incident(store, TITLE, list(frame["post_id"]), actor="<script>x</script>",
+                                  incident_id="INC-20261120-99")
+    with running_dashboard(db) as url:
+        yield url
+
+
+@pytest.mark.parametrize("path", ["", "incidents?incident=INC-20261120-99", "topic?t=<b>话题</b>",
+                                  "heatmap?kind=topic_day&row=<b>话题</b>&col=2026-11-20"])
+def test_hostile_text_is_shown_literally_and_never_runs(hostile_server, page, path):
+    open_page(page, {"url": hostile_server}, path)
+    page.wait_for_timeout(1000)
+    assert page.evaluate("window.__xss") is None
+    assert page.locator("[data-testid='stMain'] img[src='x']").count() == 0
+    assert page.locator("[data-testid='stMain'] a[href^='javascript']").count() == 0
+    assert page.locator("[data-testid='stException']").count() == 0
+    if path.startswith("incidents"):
+        heading = page.locator("[data-testid='stMain'] h3").first.inner_text()
+        assert heading == TITLE  # every character shown, nothing interpreted
