@@ -20,6 +20,7 @@ page = st.navigation({
     ],
     "数据": [
         st.Page("views/data_import.py", title="数据导入", icon=":material/upload:", url_path="import"),
+        st.Page("views/settings.py", title="设置", icon=":material/settings:", url_path="settings"),
     ],
 })
 ui.render_sidebar()

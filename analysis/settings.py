@@ -184,7 +184,8 @@ REGISTRY: dict[str, Setting] = {s.key: s for s in (
             "新建事件使用的分级体系：三级（一级/二级/三级）或四级（特别重大/重大/较大/一般）。",
             lambda: DEFAULT_TIER_SET, _check_tier_set),
     Setting("grading_thresholds", "分级阈值",
-            "事件自动定级所用的计数阈值；敏感时期内计数阈值按收紧系数下调。未写出的字段取默认值。",
+            "事件自动定级所用的计数阈值；敏感时期内计数阈值按收紧系数下调。未写出的字段取默认值。字段："
+            + "；".join(f"{name} = {label}" for name, (label, *_) in THRESHOLD_FIELDS.items()) + "。",
             lambda: asdict(GradingThresholds()), _check_thresholds, _normalize_thresholds),
     Setting("sensitive_periods", "敏感时期",
             "节假日、重要会议、纪念日等：期间预警与定级阈值乘以收紧系数（0–1，越小越严）。"

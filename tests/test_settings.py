@@ -240,10 +240,16 @@ def app_db(demo_db, tmp_path, monkeypatch):
 
 
 def test_settings_page_validates_saves_and_shows_the_audit(app_db):
+    with Store(app_db) as store:  # a value edited by hand: the page warns and shows the default
+        store.execute([("INSERT INTO settings (key, value, updated_by) VALUES (?, ?, ?)",
+                        ["mainstream_sites", json.dumps(["人民网", 7]), "手工"])])
     at = AppTest.from_file(APP, default_timeout=120)
     at.run()
     at.switch_page(str(REPO_ROOT / "views" / "settings.py")).run()
     assert not at.exception, [e.message for e in at.exception]
+    assert [w.value for w in at.warning] == [
+        "设置“主流媒体站点”（mainstream_sites）的已保存值无效，已改用默认值：主流媒体站点（mainstream_sites）第2项必须是非空字符串，收到：7"]
+    assert json.loads(at.text_area(key="edit_mainstream_sites_0").value) == list(config.MAINSTREAM_SITES)
     assert [s.value for s in at.subheader][:6] == [s.label for s in settings.REGISTRY.values()]
     editor = at.text_area(key="edit_grading_thresholds_0")
     assert json.loads(editor.value) == settings.REGISTRY["grading_thresholds"].default()

@@ -18,7 +18,7 @@ from playwright.sync_api import sync_playwright
 
 REPO = Path(__file__).resolve().parent.parent
 PAGES = {"overview": "", "incidents": "incidents", "heatmap": "heatmap", "topic": "topic", "alerts": "alerts",
-         "import": "import", "briefing": "briefing", "corrections": "corrections"}
+         "import": "import", "briefing": "briefing", "corrections": "corrections", "settings": "settings"}
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]
 
