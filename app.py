@@ -1,27 +1,32 @@
-"""The dashboard's router: page setup, the shared sidebar, then the chosen page."""
+"""The dashboard's router: sign-in (when configured), page setup, the shared sidebar, then the chosen page."""
 
 import streamlit as st
 
 import ui
+from analysis import access
+
+# (section, page key, file, title, icon); the key is also the URL path and what roles grant.
+PAGES = (
+    ("态势", "overview", "views/overview.py", "总览", ":material/dashboard:"),
+    ("态势", "incidents", "views/incidents.py", "事件时间线", ":material/timeline:"),
+    ("态势", "briefing", "views/briefing.py", "简报", ":material/description:"),
+    ("研判", "heatmap", "views/heatmap.py", "热力图", ":material/grid_on:"),
+    ("研判", "topic", "views/topic.py", "话题分析", ":material/travel_explore:"),
+    ("研判", "alerts", "views/alerts.py", "预警", ":material/notifications:"),
+    ("研判", "corrections", "views/corrections.py", "情感校正", ":material/rule:"),
+    ("数据", "import", "views/data_import.py", "数据导入", ":material/upload:"),
+    ("数据", "settings", "views/settings.py", "设置", ":material/settings:"),
+)
 
 st.set_page_config(page_title="舆情态势监测", page_icon="📈", layout="wide")
+user = ui.sign_in()
 ui.sync()
-page = st.navigation({
-    "态势": [
-        st.Page("views/overview.py", title="总览", icon=":material/dashboard:", default=True),
-        st.Page("views/incidents.py", title="事件时间线", icon=":material/timeline:", url_path="incidents"),
-        st.Page("views/briefing.py", title="简报", icon=":material/description:", url_path="briefing"),
-    ],
-    "研判": [
-        st.Page("views/heatmap.py", title="热力图", icon=":material/grid_on:", url_path="heatmap"),
-        st.Page("views/topic.py", title="话题分析", icon=":material/travel_explore:", url_path="topic"),
-        st.Page("views/alerts.py", title="预警", icon=":material/notifications:", url_path="alerts"),
-        st.Page("views/corrections.py", title="情感校正", icon=":material/rule:", url_path="corrections"),
-    ],
-    "数据": [
-        st.Page("views/data_import.py", title="数据导入", icon=":material/upload:", url_path="import"),
-        st.Page("views/settings.py", title="设置", icon=":material/settings:", url_path="settings"),
-    ],
-})
+allowed = access.pages_for(user.role if user else None)
+sections: dict[str, list] = {}
+for section, key, path, title, icon in PAGES:
+    if key in allowed:
+        sections.setdefault(section, []).append(
+            st.Page(path, title=title, icon=icon, url_path=key, default=key == "overview"))
+page = st.navigation(sections)
 ui.render_sidebar()
 page.run()

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from analysis import config, ingest, metrics
+from analysis import access, config, ingest, metrics
 from analysis.filters import Filters
 from analysis.store import DatabaseLocked, Store
 
@@ -28,6 +28,53 @@ def _open_store(path: str) -> Store:
 
 def store() -> Store:
     return _open_store(str(config.resolve_db_path(_db_argument())))
+
+
+def _oidc_configured() -> bool:
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file at all: no identity provider
+        return False
+
+
+def sign_in() -> access.User | None:
+    """The signed-in user, or None when access control is off; otherwise show the sign-in form and stop."""
+    if not access.enabled():
+        return None
+    if "user" in st.session_state:
+        return st.session_state["user"]
+    if _oidc_configured() and st.user.is_logged_in:
+        user = access.user_for_email(st.user.get("email", ""))
+        if user is None:
+            st.error("该账号未被授权使用本系统，请联系管理员。")
+            st.button("退出登录", on_click=st.logout)
+            st.stop()
+        st.session_state["user"] = user
+        return user
+    st.title("舆情态势监测 · 登录")
+    with st.form("sign_in"):
+        login = st.text_input("用户名")
+        password = st.text_input("密码", type="password")
+        if st.form_submit_button("登录", type="primary"):
+            user = access.authenticate(login, password)
+            if user is None:
+                st.error("用户名或密码错误。")
+            else:
+                st.session_state["user"] = user
+                st.rerun()
+    if _oidc_configured():
+        st.button("使用单位统一身份认证登录", on_click=st.login)
+    st.stop()
+
+
+def current_user() -> access.User | None:
+    return st.session_state.get("user")
+
+
+def allowed(action: str) -> bool:
+    """Whether the signed-in role may perform an action (always, when access control is off)."""
+    user = current_user()
+    return access.can(user.role if user else None, action)
 
 
 def open_store_or_stop() -> Store:
@@ -75,7 +122,16 @@ def render_sidebar() -> Filters:
                                 key="filter_topics", placeholder="全部话题")
         regions = st.multiselect("地域", options["region"], default=_known(f.regions, options["region"]),
                                  key="filter_regions", placeholder="全部地域")
-        st.text_input("操作人", value="分析员", key="actor", help="记入审计日志与事件处置记录")
+        user = current_user()
+        if user is None:
+            st.text_input("操作人", value="分析员", key="actor", help="记入审计日志与事件处置记录")
+        else:
+            st.caption(f"当前用户：{plain(user.name)}（{user.role}）")
+            if st.button("退出登录"):
+                st.session_state.pop("user", None)
+                if _oidc_configured() and st.user.is_logged_in:
+                    st.logout()
+                st.rerun()
     chosen = Filters(min(start, end), max(start, end), f.grain, f.group_by, tuple(channels), tuple(topics),
                      tuple(regions))
     # Rewrite only the shared filter keys: a page's own keys (a heatmap cell, an incident) stay in the link.
@@ -108,8 +164,9 @@ def current_filters() -> Filters:
 
 
 def actor() -> str:
-    """Who is acting, for the audit log (access control replaces this with the signed-in user)."""
-    return st.session_state.get("actor") or "分析员"
+    """Who is acting, for the audit log: the signed-in user, or the name typed in the sidebar."""
+    user = current_user()
+    return f"{user.name}（{user.login}）" if user else (st.session_state.get("actor") or "分析员")
 
 
 def page_param(key: str, choices: list[str] | tuple[str, ...], default: str) -> str:

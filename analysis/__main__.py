@@ -219,6 +219,7 @@ VERBS = {
     "incidents": cmd_incidents,
     "alerts": _delegate("analysis.alerts", "cli_alerts"),
     "retrain": _delegate("analysis.corrections", "cli_retrain"),
+    "users": _delegate("analysis.access", "cli_users"),
     "brief": _delegate("analysis.briefing", "cli_brief"),
     "export": _delegate("analysis.briefing", "cli_export"),
 }

@@ -46,7 +46,7 @@ with log_tab:
         )
         open_alerts = shown[shown["state"] != "closed"]
         choices = {f"#{a.alert_id} {a.message[:60]}": int(a.alert_id) for a in open_alerts.itertuples()}
-        if choices:
+        if choices and ui.allowed("alert_state"):
             by_id = shown.set_index("alert_id")
             alert_id = choices[st.selectbox("处理预警", list(choices))]
             ack_col, close_col = st.columns(2)
@@ -59,7 +59,9 @@ with log_tab:
                     st.rerun()
             except ValueError as exc:
                 st.error(str(exc))
-    if st.button("立即评估全部启用规则", help="与定时任务 python -m analysis alerts run 相同"):
+    if ui.allowed("alert_state") and st.button(
+        "立即评估全部启用规则", help="与定时任务 python -m analysis alerts run 相同"
+    ):
         fired = alerts.run(ui.store(), pd.Timestamp.now(tz=TIMEZONE), actor=ui.actor())
         st.success(f"评估完成，新增预警 {len(fired)} 条。")
 
@@ -82,7 +84,11 @@ with rules_tab:
         params_text = st.text_area("参数（JSON）", json.dumps(rule.params, ensure_ascii=False, indent=2), height=180)
         days = st.slider("回测天数", 7, 90, 30)
         preview = st.form_submit_button("回测预览")
-        save = st.form_submit_button("保存规则")
+        save = st.form_submit_button(
+            "保存规则",
+            disabled=not ui.allowed("rule_edit"),
+            help=None if ui.allowed("rule_edit") else "仅管理员可修改规则",
+        )
     try:
         edited = alerts.Rule(rule_id, name, rule.kind, json.loads(params_text), enabled, int(cooldown))
         errors = alerts.validate_rule(edited)

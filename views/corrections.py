@@ -20,7 +20,7 @@ margin_column = st.column_config.NumberColumn("距分界", format="%.3f")
 event = st.dataframe(uncertain, hide_index=True, on_select="rerun", selection_mode="single-row", key="uncertain",
                      column_config={**ui.POST_COLUMNS, "margin": margin_column})
 rows = event.selection.rows if event and event.selection else []
-if rows:
+if rows and ui.allowed("sentiment_correction"):
     post = uncertain.iloc[rows[0]]
     st.text(post["text"])
     with st.form("correct"):

@@ -54,35 +54,36 @@ st.dataframe(events[["occurred_at", "step", "actor", "note"]], hide_index=True,
              column_config={"occurred_at": st.column_config.DatetimeColumn("时间", format="YYYY-MM-DD HH:mm"),
                             "step": "环节", "actor": "操作人", "note": "说明"})
 
-left, right = st.columns(2)
-with left.form("add_event", clear_on_submit=True):
-    st.markdown("**记录处置环节**")
-    step = st.selectbox("环节", [*incidents.LIFECYCLE, incidents.REOPEN])
-    when = st.text_input("发生时间（留空为现在，格式 2026-11-20 14:30）")
-    note = st.text_area("说明", max_chars=500)
-    if st.form_submit_button("记录"):
-        try:
-            at = pd.Timestamp(when).tz_localize(TIMEZONE) if when.strip() else None
-            incidents.add_event(ui.store(), incident_id, step, ui.actor(), at=at, note=note or None)
-            st.success(f"已记录“{step}”。")
+if ui.allowed("incident_event"):
+    left, right = st.columns(2)
+    with left.form("add_event", clear_on_submit=True):
+        st.markdown("**记录处置环节**")
+        step = st.selectbox("环节", [*incidents.LIFECYCLE, incidents.REOPEN])
+        when = st.text_input("发生时间（留空为现在，格式 2026-11-20 14:30）")
+        note = st.text_area("说明", max_chars=500)
+        if st.form_submit_button("记录"):
+            try:
+                at = pd.Timestamp(when).tz_localize(TIMEZONE) if when.strip() else None
+                incidents.add_event(ui.store(), incident_id, step, ui.actor(), at=at, note=note or None)
+                st.success(f"已记录“{step}”。")
+                st.rerun()
+            except (ValueError, TypeError) as exc:
+                st.error(str(exc) if isinstance(exc, incidents.LifecycleError) else f"无法记录：{exc}")
+    with right.form("override_grade", clear_on_submit=True):
+        st.markdown("**人工调整定级**（保留系统定级记录）")
+        new_grade = st.selectbox("定级", incidents.grades_of(row["tier_set"]))
+        reason = st.text_area("理由（必填）", max_chars=500)
+        if st.form_submit_button("调整定级"):
+            try:
+                incidents.override_grade(ui.store(), incident_id, new_grade, reason, ui.actor())
+                st.success(f"已调整为{new_grade}。")
+                st.rerun()
+            except ValueError as exc:
+                st.error(str(exc))
+        if st.form_submit_button("按规则重新定级"):
+            result = incidents.grade_incident(ui.store(), incident_id, actor=ui.actor())
+            st.success(f"规则定级：{result.grade}")
             st.rerun()
-        except (ValueError, TypeError) as exc:
-            st.error(str(exc) if isinstance(exc, incidents.LifecycleError) else f"无法记录：{exc}")
-with right.form("override_grade", clear_on_submit=True):
-    st.markdown("**人工调整定级**（保留系统定级记录）")
-    new_grade = st.selectbox("定级", incidents.grades_of(row["tier_set"]))
-    reason = st.text_area("理由（必填）", max_chars=500)
-    if st.form_submit_button("调整定级"):
-        try:
-            incidents.override_grade(ui.store(), incident_id, new_grade, reason, ui.actor())
-            st.success(f"已调整为{new_grade}。")
-            st.rerun()
-        except ValueError as exc:
-            st.error(str(exc))
-    if st.form_submit_button("按规则重新定级"):
-        result = incidents.grade_incident(ui.store(), incident_id, actor=ui.actor())
-        st.success(f"规则定级：{result.grade}")
-        st.rerun()
 
 st.markdown("**关联帖子**")
 st.dataframe(posts.head(300), hide_index=True, column_config=ui.POST_COLUMNS, key="incident_posts")
