@@ -1,0 +1,72 @@
+"""Every benchmark in one table, with the machine's core count and the versions measured.
+
+Usage: .venv/bin/python bench/run_all.py [--big-db /tmp/big.duckdb | --big-posts 1000000] [--ingest-posts 200000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+from importlib.metadata import version
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+
+
+def run(*args: str) -> str:
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, check=True).stdout
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--big-db", help="an existing bench/make_big.py database")
+    parser.add_argument("--big-posts", type=int, default=1_000_000)
+    parser.add_argument("--ingest-posts", type=int, default=200_000)
+    args = parser.parse_args()
+    rows: list[tuple[str, str]] = [
+        ("machine", f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}"),
+        ("versions", ", ".join(f"{p} {version(p)}" for p in ("duckdb", "pandas", "streamlit", "snownlp", "jieba"))),
+    ]
+    sentiment = json.loads(run(str(BENCH / "sentiment_bench.py"), "--json"))
+    rows += [
+        ("sentiment: plain SnowNLP loop", f"{sentiment['plain_snownlp_loop_posts_per_s']:,.0f} posts/s"),
+        ("sentiment: snownlp mode (bit-identical)", f"{sentiment['score_posts_snownlp_posts_per_s']:,.0f} posts/s "
+         f"({sentiment['identity_check']['bit_identical']}/{sentiment['identity_check']['sample']} identical)"),
+        ("sentiment: domain mode", f"{sentiment['score_posts_domain_posts_per_s']:,.0f} posts/s"),
+        ("sentiment: snownlp mode vs plain loop", f"{sentiment['ratio_score_snownlp_vs_plain']}×"),
+        ("sentiment: domain vs plain loop", f"{sentiment['ratio_domain_vs_plain']}×"),
+    ]
+    ingest = json.loads(run(str(BENCH / "ingest_bench.py"), "--posts", str(args.ingest_posts), "--json"))
+    rows += [
+        (f"ingest {ingest['posts']:,} posts end to end", f"{ingest['seconds']} s, {ingest['posts_per_s']:,} posts/s, "
+         f"peak RSS {ingest['peak_rss_mb']} MB"),
+        ("ingest: naive (pandas + SnowNLP loop + row inserts)", f"{ingest['naive_posts_per_s']} posts/s → "
+         f"ours {ingest['ratio']}× faster; 1 M posts ≈ {ingest['projected_1m_seconds']} s"),
+    ]
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        big = args.big_db
+        if big is None:
+            big = str(Path(tmp) / "big.duckdb")
+            made = run(str(BENCH / "make_big.py"), "--posts", str(args.big_posts), "--db", big)
+            rows.append(("make_big", made.strip()))
+        for line in run(str(BENCH / "metrics_bench.py"), "--db", big).splitlines():
+            match = re.match(r"^(.{32}) +([\d.]+)(?: +([\d.]+))?$", line)
+            if match:
+                p95 = f", p95 {match.group(3)} ms" if match.group(3) else ""
+                rows.append((f"query: {match.group(1).strip()}", f"p50 {match.group(2)} ms{p95}"))
+            elif line.strip():
+                rows.append(("metrics", line.strip()))
+    width = max(len(name) for name, _ in rows)
+    for name, value in rows:
+        print(f"{name:{width}}  {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
