@@ -41,4 +41,4 @@ lint: $(VENV)/.installed-dev
 	$(PY) -m ruff check .
 
 bench: $(VENV)/.installed-dev
-	$(PY) bench/sentiment_bench.py
+	$(PY) bench/run_all.py
