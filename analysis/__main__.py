@@ -231,7 +231,13 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or argv[0] not in VERBS:
         print("usage: python -m analysis {" + ",".join(VERBS) + "} ...", file=sys.stderr)
         return 2
-    return VERBS[argv[0]](argv[1:])
+    from analysis.store import DatabaseLocked
+
+    try:
+        return VERBS[argv[0]](argv[1:])
+    except DatabaseLocked as exc:  # the dashboard (or another command) owns the file right now
+        print(f"数据库正被其他进程占用，请稍后重试（{exc}）", file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":

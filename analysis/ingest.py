@@ -13,7 +13,9 @@ import io
 import json
 import logging
 import re
+import threading
 import uuid
+import zipfile
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -21,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis import config, exports, layouts, sentiment, text, topics
+from analysis import config, exports, layouts, sentiment, settings, text, topics
 from analysis.store import BatchRecord, DatabaseLocked, Store
 
 log = logging.getLogger(__name__)
@@ -29,6 +31,14 @@ log = logging.getLogger(__name__)
 TZ = config.TIMEZONE
 EARLIEST_VALID = pd.Timestamp("2000-01-01", tz=TZ)
 COUNT_COLUMNS = ("repost_count", "comment_count", "like_count", "read_count")
+
+# Hard limits of the import path itself (the UI has its own, smaller, config.MAX_UPLOAD_MB).
+MAX_INGEST_BYTES = 512 * 1024 * 1024  # bytes of one file read by ingest_bytes / ingest_files
+MAX_XLSX_UNCOMPRESSED_BYTES = 1024 * 1024 * 1024  # the workbook's declared uncompressed size, all members
+MAX_ZIP_RATIO = 100  # uncompressed/compressed for a member over ZIP_RATIO_MIN_BYTES: more is a zip bomb
+ZIP_RATIO_MIN_BYTES = 16 * 1024 * 1024
+HEADER_SCAN_ROWS = 10  # an Excel export may put a title and blank rows above the header
+csv.field_size_limit(max(csv.field_size_limit(), MAX_INGEST_BYTES))  # one field may hold a whole long text
 
 
 class UnreadableFile(ValueError):
@@ -84,7 +94,21 @@ REASONS_ZH: dict[str, str] = {
     "future_date": f"发布时间晚于当前时间超过{config.FUTURE_TOLERANCE_HOURS}小时",
     "text_too_long": f"正文超过{config.MAX_TEXT_CHARS}字上限",
     "bad_count": "转发/评论/点赞/阅读数不是有效的非负数字",
+    "truncated_row": "文件末尾不完整（最后一个字符被截断），该行未导入",
 }
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1024 / 1024:.1f}"
+
+
+def check_size(size: int) -> None:
+    """Refuse a file larger than MAX_INGEST_BYTES before reading it."""
+    if size > MAX_INGEST_BYTES:
+        raise UnreadableFile(
+            f"file too large: {size} bytes, the import limit is {MAX_INGEST_BYTES} bytes",
+            f"文件过大（{_mb(size)} MB），超过导入上限 {_mb(MAX_INGEST_BYTES)} MB，请拆分后再导入",
+        )
 
 
 # -- reading ----------------------------------------------------------------------------------------
@@ -94,15 +118,66 @@ def sha256_of(data: bytes) -> str:
 
 def decode_text(data: bytes) -> tuple[str, str]:
     """Decode by BOM, then strict UTF-8, then GB18030 (a superset of GBK): GBK text is almost never valid UTF-8."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="strict"), "utf-8-sig"
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16"), "utf-16"
-    for encoding in ("utf-8", "gb18030"):
-        try:
-            return data.decode(encoding), encoding
-        except UnicodeDecodeError:
-            continue
+    content, encoding, _ = decode_text_tail(data)
+    return content, encoding
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """'utf-16-le'/'utf-16-be' when the NUL bytes say so (ASCII-heavy text has one NUL per character)."""
+    sample = data[:4096]
+    if len(sample) < 4:
+        return None
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    if odd > 0.3 * len(sample) / 2 and even < odd / 10:
+        return "utf-16-le"
+    if even > 0.3 * len(sample) / 2 and odd < even / 10:
+        return "utf-16-be"
+    return None
+
+
+def decode_text_tail(data: bytes) -> tuple[str, str, bool]:
+    """decode_text plus whether the last character was cut off (a truncated UTF-8/UTF-16 file).
+
+    A multi-byte sequence cut at the very end is dropped (the caller quarantines the last record) instead of
+    letting one cut character send the whole file to the GB18030 fallback as mojibake.
+    """
+    bom_encodings = ((b"\xef\xbb\xbf", "utf-8", "utf-8-sig"), (b"\xff\xfe", "utf-16-le", "utf-16"),
+                     (b"\xfe\xff", "utf-16-be", "utf-16"))
+    for bom, codec, label in bom_encodings:
+        if data.startswith(bom):
+            return _decode_strict(data[len(bom):], codec, label)
+    utf16 = _utf16_without_bom(data)
+    if utf16:
+        return _decode_strict(data, utf16, utf16)
+    try:
+        return _decode_strict(data, "utf-8", "utf-8")
+    except UnreadableFile:
+        pass
+    sample = data[:65536]
+    controls = sum(sample.count(bytes([b])) for b in (*range(0, 9), 11, 12, *range(14, 32), 127))
+    if controls > 0.05 * len(sample):
+        raise UnreadableFile("not a text file: too many control bytes (binary data?)",
+                             "无法读取：该文件不是文本表格（疑似二进制文件或已损坏），"
+                             "请上传 CSV、XLSX、JSON 或 Parquet 文件")
+    try:
+        return data.decode("gb18030"), "gb18030", False
+    except UnicodeDecodeError:
+        pass
+    raise UnreadableFile(
+        "cannot decode file as UTF-8, UTF-16, GBK or GB18030",
+        "无法识别文件编码：请保存为 UTF-8、GBK 或 GB18030 编码",
+    )
+
+
+def _decode_strict(data: bytes, codec: str, label: str) -> tuple[str, str, bool]:
+    try:
+        return data.decode(codec), label, False
+    except UnicodeDecodeError as exc:
+        if exc.reason in ("unexpected end of data", "truncated data") and exc.end >= len(data):
+            return data[:exc.start].decode(codec), label, True
+        if codec.startswith("utf-16"):
+            raise UnreadableFile(f"invalid {codec} text at byte {exc.start}",
+                                 "文件内容不是有效的 UTF-16 文本（文件可能已损坏）") from None
     raise UnreadableFile(
         "cannot decode file as UTF-8, UTF-16, GBK or GB18030",
         "无法识别文件编码：请保存为 UTF-8、GBK 或 GB18030 编码",
@@ -138,33 +213,162 @@ def _strings(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _read_delimited(content: str) -> tuple[pd.DataFrame, np.ndarray, list[tuple[int, str, str]]]:
-    first_line = content.split("\n", 1)[0]
-    delimiter = "\t" if first_line.count("\t") > first_line.count(",") else ","
+def _header_index(rows: list[list], hint: str | None = None) -> int:
+    """The first of the leading rows whose cells match a known layout (0 when none does).
+
+    Excel exports often start with a title row ('舆情信息导出 2026-11-20') and a blank row above the header.
+    """
+    for index, row in enumerate(rows[:HEADER_SCAN_ROWS]):
+        cells = [str(c) for c in row if c is not None and str(c).strip()]
+        if not cells:
+            continue
+        try:
+            layouts.detect_layout(cells, hint=hint)
+        except layouts.UnknownLayoutError:
+            continue
+        return index
+    return 0
+
+
+def _delimiter(content: str) -> str:
+    head = content[:65536].splitlines()[:HEADER_SCAN_ROWS]
+    tabs, commas = max((line.count("\t") for line in head), default=0), max((line.count(",") for line in head),
+                                                                            default=0)
+    return "\t" if tabs > commas else ","
+
+
+def _read_delimited(content: str, hint: str | None = None) -> tuple[pd.DataFrame, np.ndarray,
+                                                                      list[tuple[int, str, str]]]:
+    delimiter = _delimiter(content)
     reader = csv.reader(io.StringIO(content, newline=""), delimiter=delimiter)
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise UnreadableFile("file is empty", "文件为空") from None
+    head: list[tuple[int, list[str]]] = []
+    for record in reader:
+        if record and any(cell.strip() for cell in record):
+            head.append((reader.line_num, record))
+        if len(head) >= HEADER_SCAN_ROWS:
+            break
+    if not head:
+        raise UnreadableFile("file is empty", "文件为空")
+    skip = _header_index([record for _, record in head], hint)
+    header = head[skip][1]
     width = len(header)
     rows, lines, malformed = [], [], []
+
+    def take(line: int, record: list[str]) -> None:
+        if len(record) > width and any(cell.strip() for cell in record[width:]):
+            malformed.append((line, "malformed_row", delimiter.join(record)))
+            return
+        rows.append(record[:width] + [""] * (width - len(record)))
+        lines.append(line)
+
+    for line, record in head[skip + 1:]:
+        take(line, record)
     for record in reader:
-        line = reader.line_num
         if not record or all(not cell.strip() for cell in record):
             continue
-        if len(record) > width:
-            malformed.append((line, "malformed_row", delimiter.join(record)))
-            continue
-        rows.append(record + [""] * (width - len(record)))
-        lines.append(line)
+        take(reader.line_num, record)
     return pd.DataFrame(rows, columns=header, dtype=object), np.array(lines, dtype=np.int64), malformed
+
+
+_MERGE_RE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
+
+
+def check_zip(data: bytes) -> zipfile.ZipFile:
+    """Open a workbook's zip and refuse it, from the declared sizes alone, before anything is inflated."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError) as exc:
+        raise UnreadableFile(f"cannot read xlsx file: broken or truncated zip ({exc})",
+                             "无法读取该XLSX文件：文件不完整或已损坏（可能下载/复制未完成），请重新导出") from None
+    total = sum(m.file_size for m in members)
+    if total > MAX_XLSX_UNCOMPRESSED_BYTES:
+        raise UnreadableFile(
+            f"refused xlsx: declared uncompressed size {total} bytes exceeds {MAX_XLSX_UNCOMPRESSED_BYTES}",
+            f"拒绝导入：该XLSX解压后达 {_mb(total)} MB，超过上限 {_mb(MAX_XLSX_UNCOMPRESSED_BYTES)} MB"
+            "（疑似压缩炸弹或超大表格，请拆分后导入）",
+        )
+    for member in members:
+        ratio = member.file_size / max(member.compress_size, 1)
+        if member.file_size > ZIP_RATIO_MIN_BYTES and ratio > MAX_ZIP_RATIO:
+            raise UnreadableFile(
+                f"refused xlsx: member {member.filename} expands {ratio:.0f}x to {member.file_size} bytes",
+                f"拒绝导入：该XLSX中的 {member.filename} 压缩比异常（{ratio:.0f} 倍，"
+                f"解压后 {_mb(member.file_size)} MB），疑似压缩炸弹",
+            )
+    return archive
+
+
+def _merged_ranges(archive: zipfile.ZipFile, sheet_path: str) -> list[tuple[int, int, int, int]]:
+    """(min_row, min_col, max_row, max_col), 1-based, of the sheet's merged cells, streamed from its XML."""
+    from openpyxl.utils.cell import column_index_from_string
+
+    found, tail = [], b""
+    with archive.open(sheet_path.lstrip("/")) as stream:
+        while chunk := stream.read(1 << 20):
+            buffer = tail + chunk
+            found += _MERGE_RE.findall(buffer)  # a tag cut by the chunk edge is whole in the next buffer
+            tail = buffer[-200:]
+    return [(int(r1), column_index_from_string(c1.decode()), int(r2), column_index_from_string(c2.decode()))
+            for c1, r1, c2, r2 in dict.fromkeys(found)]
+
+
+def _cell(value: object) -> object:
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    return value
+
+
+def _read_xlsx(data: bytes, hint: str | None = None) -> tuple[pd.DataFrame, np.ndarray]:
+    """The first sheet as values (Excel dates as datetimes), header found by layout, merged cells filled."""
+    from openpyxl import load_workbook
+
+    archive = check_zip(data)
+    workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    try:
+        sheet = workbook.worksheets[0]
+        merged = _merged_ranges(archive, sheet._worksheet_path)
+        numbered = [(number, [_cell(v) for v in row])
+                    for number, row in enumerate(sheet.iter_rows(values_only=True), start=1)]
+    finally:
+        workbook.close()
+    if merged:
+        by_number = {number: row for number, row in numbered}
+        for min_row, min_col, max_row, max_col in merged:
+            top = by_number.get(min_row)
+            value = top[min_col - 1] if top is not None and len(top) >= min_col else None
+            for number in range(min_row, max_row + 1):
+                row = by_number.get(number)
+                if row is None:
+                    continue
+                row.extend([None] * (max_col - len(row)))
+                for col in range(min_col - 1, max_col):
+                    if row[col] is None:
+                        row[col] = value
+    numbered = [(n, row) for n, row in numbered if any(v is not None and str(v).strip() for v in row)]
+    if not numbered:
+        raise UnreadableFile("workbook's first sheet is empty", "工作簿的第一个工作表为空")
+    skip = _header_index([row for _, row in numbered], hint)
+    header_row = numbered[skip][1]
+    body = numbered[skip + 1:]
+    width = max(len(row) for _, row in numbered[skip:])
+    header, seen = [], Counter()
+    for index in range(width):
+        cell = header_row[index] if index < len(header_row) else None
+        name = str(cell).strip() if cell is not None and str(cell).strip() else f"Unnamed: {index}"
+        header.append(f"{name}.{seen[name]}" if seen[name] else name)
+        seen[name] += 1
+    rows = [row + [None] * (width - len(row)) for _, row in body]
+    frame = pd.DataFrame(rows, columns=header, dtype=object) if rows else pd.DataFrame(columns=header, dtype=object)
+    return frame, np.array([n for n, _ in body], dtype=np.int64)
 
 
 def _read_json(content: str) -> pd.DataFrame:
     try:
         parsed = json.loads(content)
     except json.JSONDecodeError as exc:
-        raise UnreadableFile(f"invalid JSON: {exc}", f"JSON 格式错误：第{exc.lineno}行") from None
+        raise UnreadableFile(f"invalid JSON: {exc}",
+                             f"JSON 格式错误：第{exc.lineno}行第{exc.colno}列（文件可能不完整或已被截断）") from None
     if isinstance(parsed, dict):
         lists = [v for v in parsed.values() if isinstance(v, list)]
         parsed = lists[0] if len(lists) == 1 else [parsed]
@@ -175,7 +379,8 @@ def _read_json(content: str) -> pd.DataFrame:
 
 def _read_jsonl(content: str) -> tuple[pd.DataFrame, np.ndarray, list[tuple[int, str, str]]]:
     records, lines, malformed = [], [], []
-    for number, line in enumerate(content.splitlines(), start=1):
+    # Records end at \n only: str.splitlines() would also cut inside a record at U+0085, U+2028, \x1c ...
+    for number, line in enumerate(content.split("\n"), start=1):
         if not line.strip():
             continue
         try:
@@ -196,34 +401,49 @@ def _flatten(item: dict) -> dict:
 
 def read_table(data: bytes, name: str) -> RawTable:
     """Parse a file's bytes into string records; raises UnreadableFile when the file as a whole is bad."""
-    if not data.strip():
+    check_size(len(data))
+    if not data.strip(b" \t\r\n\x00"):
         raise UnreadableFile("file is empty", "文件为空")
     file_format = sniff_format(data, name)
     encoding = None
+    truncated = False
     malformed: list[tuple[int, str, str]] = []
     try:
         if file_format == "xlsx":
-            frame = pd.read_excel(io.BytesIO(data), dtype=object, engine="openpyxl")
-            lines = np.arange(len(frame), dtype=np.int64) + 2
+            frame, lines = _read_xlsx(data, hint=name)
         elif file_format == "parquet":
             frame = pd.read_parquet(io.BytesIO(data))
             lines = np.arange(len(frame), dtype=np.int64) + 1
         else:
-            content, encoding = decode_text(data)
+            content, encoding, truncated = decode_text_tail(data)
+            if not content.strip("\ufeff \t\r\n\x00"):
+                raise UnreadableFile("file is empty", "文件为空")
             if file_format == "json":
                 frame = _read_json(content)
                 lines = np.arange(len(frame), dtype=np.int64) + 1
             elif file_format == "jsonl":
                 frame, lines, malformed = _read_jsonl(content)
             else:
-                frame, lines, malformed = _read_delimited(content)
+                frame, lines, malformed = _read_delimited(content, hint=name)
     except UnreadableFile:
         raise
     except Exception as exc:  # a corrupt workbook or parquet file: one clear line, nothing written
         raise UnreadableFile(
             f"cannot read {file_format} file: {exc}", f"无法读取该{file_format.upper()}文件：文件损坏或格式不符"
         ) from exc
-    return RawTable(_strings(frame), lines, file_format, encoding, malformed)
+    table = RawTable(_strings(frame), lines, file_format, encoding, malformed)
+    return _drop_truncated_tail(table) if truncated else table
+
+
+def _drop_truncated_tail(table: RawTable) -> RawTable:
+    """The record holding a cut-off last character is quarantined (its text is not what was written)."""
+    last_malformed = max((line for line, _, _ in table.malformed), default=-1)
+    if len(table.lines) == 0 or table.lines[-1] < last_malformed:
+        return table
+    row = table.frame.iloc[-1]
+    raw = json.dumps({k: v for k, v in row.items() if v is not None}, ensure_ascii=False)
+    return RawTable(table.frame.iloc[:-1], table.lines[:-1], table.file_format, table.encoding,
+                    [*table.malformed, (int(table.lines[-1]), "truncated_row", raw)])
 
 
 # -- value parsing ----------------------------------------------------------------------------------
@@ -263,7 +483,8 @@ def parse_datetimes(values: pd.Series) -> pd.Series:
         part = numeric[(numeric >= lower) & (numeric < upper)]
         result.loc[part.index] = pd.to_datetime(part, unit=unit, utc=True).dt.tz_convert(TZ)
     excel = numeric[(numeric >= 20_000) & (numeric < 80_000)]
-    result.loc[excel.index] = (pd.Timestamp("1899-12-30") + pd.to_timedelta(excel, unit="D")).dt.tz_localize(TZ)
+    serial = (pd.Timestamp("1899-12-30") + pd.to_timedelta(excel, unit="D")).dt.round("ms")  # 46327.41666… → 10:00
+    result.loc[excel.index] = serial.dt.tz_localize(TZ)
 
     textual = present[present.str.match(_YEAR_FIRST.pattern)]
     cleaned = (textual.str.replace(r"[年月/.]", "-", regex=True).str.replace(r"[日号]", " ", regex=True)
@@ -384,18 +605,29 @@ def enrich(posts: pd.DataFrame, batch_id: str) -> pd.DataFrame:
     posts = posts.copy()
     posts["post_id"] = _stable_ids(posts)
     posts["root_id"] = posts["root_id"].fillna(posts["parent_id"])
-    posts["text_norm"] = text.normalize_many(posts["text"].tolist())
-    titled = [f"{t} {n}" if t else n for t, n in zip(posts["title"], posts["text_norm"], strict=True)]
-    matched = topics.assign_topics(titled)
-    given_topic = posts["topic"]
-    posts["topics"] = [[g] if g else m for g, m in zip(given_topic, matched, strict=True)]
-    posts["topic"] = [topics.primary_topic(t) for t in posts["topics"]]
-    posts["keywords"] = topics.extract_keywords(titled)
+    # Text-derived columns are computed once per distinct (title, text): repeated rows cost nothing.
+    codes, uniques = pd.factorize(pd.MultiIndex.from_arrays([posts["title"].fillna("\x00none"), posts["text"]]))
+    distinct = pd.DataFrame({"title": [None if t == "\x00none" else t for t in uniques.get_level_values(0)],
+                             "text": uniques.get_level_values(1)})
+    distinct["text_norm"] = text.normalize_many(distinct["text"].tolist())
+    titled = [f"{t} {n}" if t else n for t, n in zip(distinct["title"], distinct["text_norm"], strict=True)]
+    distinct["matched"] = topics.assign_topics(titled)
+    distinct["keywords"] = topics.extract_keywords(titled)
     scoring_input = [body if body.strip() else (title or "") for body, title in
-                     zip(posts["text"], posts["title"], strict=True)]
+                     zip(distinct["text"], distinct["title"], strict=True)]
     scores = sentiment.score_posts(scoring_input)
     for column in ("sentiment_score", "sentiment_label", "sentiment_model"):
-        posts[column] = scores[column].to_numpy()
+        distinct[column] = scores[column].to_numpy()
+    spread = distinct.iloc[codes].reset_index(drop=True)
+    spread.index = posts.index
+    posts["text_norm"] = spread["text_norm"]
+    given_topic = posts["topic"]
+    posts["topic_given"] = given_topic.notna().to_numpy()  # kept out of the store; see apply_topic_dictionary
+    posts["topics"] = [[g] if g else list(m) for g, m in zip(given_topic, spread["matched"], strict=True)]
+    posts["topic"] = [topics.primary_topic(t) for t in posts["topics"]]
+    posts["keywords"] = [list(k) for k in spread["keywords"]]
+    for column in ("sentiment_score", "sentiment_label", "sentiment_model"):
+        posts[column] = spread[column]
     posts["content_key"] = _content_keys(posts)
     posts["batch_id"] = batch_id
     return posts
@@ -444,8 +676,28 @@ def _summary(batch: PreparedBatch, status: str) -> FileSummary:
     )
 
 
+def apply_topic_dictionary(posts: pd.DataFrame, dictionary: dict[str, list[str]]) -> pd.DataFrame:
+    """Re-assign topics with the office's own dictionary (settings), leaving topics the file gave as they are.
+
+    Done where the batch is written, by the process that owns the database and so can read the settings;
+    a batch prepared while the file was locked gets the same treatment when it is imported from the inbox.
+    """
+    posts = posts.copy()
+    titled = [f"{t} {n}" if isinstance(t, str) and t else n for t, n in zip(posts["title"], posts["text_norm"],
+                                                                            strict=True)]
+    matched = topics.assign_topics(titled, dictionary=dictionary)
+    given = posts["topic_given"] if "topic_given" in posts else pd.Series(False, index=posts.index)
+    posts["topics"] = [list(old) if keep else list(new) for keep, old, new in zip(given, posts["topics"], matched,
+                                                                                   strict=True)]
+    posts["topic"] = [topics.primary_topic(t) for t in posts["topics"]]
+    return posts
+
+
 def write_prepared(store: Store, batch: PreparedBatch) -> FileSummary:
-    counts = store.write_batch(batch.record, batch.posts, batch.quarantine)
+    posts = batch.posts
+    if settings.is_customised(store, "topic_dictionary"):
+        posts = apply_topic_dictionary(posts, settings.topic_dictionary(store))
+    counts = store.write_batch(batch.record, posts, batch.quarantine)
     summary = _summary(batch, "imported")
     summary.inserted, summary.duplicates = counts.inserted, counts.duplicates
     return summary
@@ -468,24 +720,55 @@ def queue_prepared(inbox: Path, batch: PreparedBatch) -> FileSummary:
     return summary
 
 
-def drain_inbox(store: Store, inbox: Path) -> list[FileSummary]:
-    """Import every complete queued batch; safe to repeat (a batch already stored is only cleaned up)."""
+# A temp file, or Parquet without its manifest, this old belongs to a queuer that died mid-write: removed.
+# Younger ones may still be being written by a live process, so they are only ignored.
+STALE_INBOX_SECONDS = 3600
+_DRAIN_LOCK = threading.Lock()
+
+
+def _clean_stale_inbox_files(inbox: Path, stale_after: float) -> None:
+    cutoff = pd.Timestamp.now(tz="UTC").timestamp() - stale_after
+    for path in inbox.iterdir():
+        committed = inbox / (path.name.split(".", 1)[0] + ".json")
+        if path.suffix == ".json" or committed.exists():
+            continue
+        try:
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink()
+                log.warning("removed %s left in the inbox by an interrupted ingest", path.name)
+        except FileNotFoundError:
+            continue
+
+
+def drain_inbox(store: Store, inbox: Path, stale_after: float = STALE_INBOX_SECONDS) -> list[FileSummary]:
+    """Import every complete queued batch; safe to repeat (a batch already stored is only cleaned up).
+
+    Only a manifest (renamed into place last) makes a batch visible; leftovers of a queuer that was
+    killed before its manifest landed are ignored, and removed once older than `stale_after` seconds.
+    """
     if not inbox.is_dir():
         return []
-    summaries = []
-    for manifest_path in sorted(inbox.glob("*.json"), key=lambda p: p.stat().st_mtime):
-        manifest = json.loads(manifest_path.read_text())
-        manifest["started_at"] = pd.Timestamp(manifest["started_at"])
-        record = BatchRecord(**manifest)
-        posts_path = manifest_path.with_suffix(".posts.parquet")
-        quarantine_path = manifest_path.with_suffix(".quarantine.parquet")
-        if not store.batch_exists(record.batch_id):
-            batch = PreparedBatch(record, pd.read_parquet(posts_path), pd.read_parquet(quarantine_path))
-            summaries.append(write_prepared(store, batch))
-            log.info("imported queued batch %s from %s", record.batch_id, record.source_file)
-        for path in (posts_path, quarantine_path, manifest_path):
-            path.unlink(missing_ok=True)
-    return summaries
+    with _DRAIN_LOCK:  # two page loads at once in the dashboard must not import the same batch twice
+        _clean_stale_inbox_files(inbox, stale_after)
+        return [summary for manifest_path in sorted(inbox.glob("*.json"), key=lambda p: p.stat().st_mtime)
+                if (summary := _import_queued(store, manifest_path)) is not None]
+
+
+def _import_queued(store: Store, manifest_path: Path) -> FileSummary | None:
+    """Write one queued batch unless it is already stored, then remove its files (manifest last)."""
+    summary = None
+    manifest = json.loads(manifest_path.read_text())
+    manifest["started_at"] = pd.Timestamp(manifest["started_at"])
+    record = BatchRecord(**manifest)
+    posts_path = manifest_path.with_suffix(".posts.parquet")
+    quarantine_path = manifest_path.with_suffix(".quarantine.parquet")
+    if not store.batch_exists(record.batch_id):
+        batch = PreparedBatch(record, pd.read_parquet(posts_path), pd.read_parquet(quarantine_path))
+        summary = write_prepared(store, batch)
+        log.info("imported queued batch %s from %s", record.batch_id, record.source_file)
+    for path in (posts_path, quarantine_path, manifest_path):
+        path.unlink(missing_ok=True)
+    return summary
 
 
 def ingest_bytes(data: bytes, name: str, db_path: Path, channel: str | None = None,
@@ -495,21 +778,34 @@ def ingest_bytes(data: bytes, name: str, db_path: Path, channel: str | None = No
         batch = prepare(data, name, channel)
     except UnreadableFile as exc:
         return FileSummary(file=Path(name).name, status="failed", error=str(exc), error_zh=exc.message_zh)
-    if store is not None:
-        return write_prepared(store, batch)
+    except Exception as exc:  # never crash the caller on a hostile file; nothing has been written yet
+        log.exception("unexpected error preparing %s", name)
+        return FileSummary(file=Path(name).name, status="failed", error=f"cannot import file: {exc!r}",
+                           error_zh="导入失败：文件内容无法处理，未写入任何数据（详情见日志）")
     try:
+        if store is not None:
+            return write_prepared(store, batch)
         with Store(db_path) as owned:
             drain_inbox(owned, config.inbox_dir(db_path))
             return write_prepared(owned, batch)
     except DatabaseLocked:
         return queue_prepared(config.inbox_dir(db_path), batch)
+    except Exception as exc:  # the batch is one transaction: a failed write leaves nothing behind
+        log.exception("writing %s failed", name)
+        return FileSummary(file=Path(name).name, status="failed", error=f"write failed, nothing stored: {exc!r}",
+                           error_zh="写入数据库失败，本文件的数据均未写入（详情见日志），请稍后重试")
 
 
 def ingest_files(paths: list[Path], db_path: Path, channel: str | None = None) -> list[FileSummary]:
     summaries = []
     for path in paths:
         try:
+            check_size(Path(path).stat().st_size)
             data = Path(path).read_bytes()
+        except UnreadableFile as exc:
+            summaries.append(FileSummary(file=Path(path).name, status="failed", error=str(exc),
+                                         error_zh=exc.message_zh))
+            continue
         except OSError as exc:
             summaries.append(FileSummary(file=str(path), status="failed", error=str(exc),
                                          error_zh=f"无法打开文件：{exc.strerror}"))

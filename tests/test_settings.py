@@ -275,3 +275,19 @@ def test_settings_page_validates_saves_and_shows_the_audit(app_db):
     assert [s.value for s in at.success] == ["“分级阈值”已恢复默认值。"]
     with Store(app_db) as store:
         assert settings.grading_thresholds(store) == GradingThresholds()
+
+
+def test_custom_topic_dictionary_is_used_by_imports_and_keeps_given_topics(tmp_path):
+    from analysis import ingest
+
+    db_path = tmp_path / "topics.duckdb"
+    with Store(db_path) as store:
+        settings.save(store, "topic_dictionary", {"供暖保障": ["暖气", "供暖"], "教育": ["学校"]}, actor="管理员")
+        csv = ("post_id,channel,text,created_at,topic\n"
+               "a,微博,小区暖气一直不热，投诉无人管,2026-11-20 08:00,\n"
+               "b,微博,暖气不热,2026-11-20 09:00,物业小区\n"
+               "c,微博,今天天气不错,2026-11-20 10:00,\n")
+        summary = ingest.ingest_bytes(csv.encode(), "topics.csv", db_path, store=store)
+        assert summary.inserted == 3
+        got = store.query("SELECT post_id, topic FROM posts ORDER BY post_id").set_index("post_id")["topic"]
+    assert got.to_dict() == {"a": "供暖保障", "b": "物业小区", "c": "未分类"}

@@ -9,7 +9,7 @@ import pytest
 
 from analysis import incidents, ingest
 from analysis.store import Store
-from tests.e2e.conftest import running_dashboard
+from tests.conftest import running_dashboard
 from tests.e2e.test_browser import open_page
 
 HOSTILE = [
