@@ -162,3 +162,13 @@ def test_corrections_and_import_pages_render(app_db):
     assert metric_values(at)["已校正帖子"] == f"{accuracy['n']:,}"
     at = run_app("data_import.py")
     assert len(at.dataframe[0].value) >= 15  # freshness of every channel
+
+
+def test_filters_survive_a_page_switch(app_db):
+    at = run_app(channel="12345热线")
+    hotline_posts = metric_values(at)["发帖量"]
+    at.query_params.clear()  # page navigation drops the query string; the keyed sidebar widgets keep the filters
+    at.switch_page(str(REPO_ROOT / "views" / "heatmap.py")).run()
+    at.switch_page(str(REPO_ROOT / "views" / "overview.py")).run()
+    assert at.sidebar.multiselect[0].value == ["12345热线"]
+    assert metric_values(at)["发帖量"] == hotline_posts
