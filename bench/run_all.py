@@ -34,13 +34,21 @@ def main() -> int:
         ("versions", ", ".join(f"{p} {version(p)}" for p in ("duckdb", "pandas", "streamlit", "snownlp", "jieba"))),
     ]
     sentiment = json.loads(run(str(BENCH / "sentiment_bench.py"), "--json"))
+    def rate(key: str) -> str:
+        value = sentiment[key]
+        return f"{value['wall']:,.0f} posts/s wall, {value['cpu']:,.0f} posts/s CPU"
+
+    def ratio(key: str) -> str:
+        return f"{sentiment[key]['wall']}× wall, {sentiment[key]['cpu']}× CPU"
+
+    identity = sentiment["identity_check"]
     rows += [
-        ("sentiment: plain SnowNLP loop", f"{sentiment['plain_snownlp_loop_posts_per_s']:,.0f} posts/s"),
-        ("sentiment: snownlp mode (bit-identical)", f"{sentiment['score_posts_snownlp_posts_per_s']:,.0f} posts/s "
-         f"({sentiment['identity_check']['bit_identical']}/{sentiment['identity_check']['sample']} identical)"),
-        ("sentiment: domain mode", f"{sentiment['score_posts_domain_posts_per_s']:,.0f} posts/s"),
-        ("sentiment: snownlp mode vs plain loop", f"{sentiment['ratio_score_snownlp_vs_plain']}×"),
-        ("sentiment: domain vs plain loop", f"{sentiment['ratio_domain_vs_plain']}×"),
+        ("sentiment: plain SnowNLP loop", rate("plain_snownlp_loop_posts_per_s")),
+        ("sentiment: snownlp mode (bit-identical)",
+         f"{rate('score_posts_snownlp_posts_per_s')} ({identity['bit_identical']}/{identity['sample']} identical)"),
+        ("sentiment: domain mode", rate("score_posts_domain_posts_per_s")),
+        ("sentiment: snownlp mode vs plain loop", ratio("ratio_score_snownlp_vs_plain")),
+        ("sentiment: domain vs plain loop", ratio("ratio_domain_vs_plain")),
     ]
     ingest = json.loads(run(str(BENCH / "ingest_bench.py"), "--posts", str(args.ingest_posts), "--json"))
     rows += [
