@@ -48,6 +48,21 @@ def demo_db(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture()
+def app_db(demo_db, tmp_path, monkeypatch):
+    """A private copy of the demo database, opened by the app under test (Streamlit caches cleared)."""
+    import streamlit as st
+
+    path = tmp_path / "app.duckdb"
+    shutil.copy(demo_db, path)
+    monkeypatch.setenv("OPINION_DB", str(path))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield path
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
 # -- a real dashboard server and a real browser (Debian's Chromium) ---------------------------------------
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-
-import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
@@ -17,18 +14,6 @@ from tests.conftest import REPO_ROOT
 APP = str(REPO_ROOT / "app.py")
 TIMEOUT = 120  # a cold import of jieba/plotly on a 2-core machine is slow; warm renders take well under 1 s
 
-
-@pytest.fixture()
-def app_db(demo_db, tmp_path, monkeypatch):
-    """A private copy of the demo database, opened by the app under test."""
-    path = tmp_path / "app.duckdb"
-    shutil.copy(demo_db, path)
-    monkeypatch.setenv("OPINION_DB", str(path))
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield path
-    st.cache_data.clear()
-    st.cache_resource.clear()
 
 
 def run_app(page: str | None = None, **query) -> AppTest:

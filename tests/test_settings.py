@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 import pandas as pd
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from analysis import alerts, config, sensitive, settings
@@ -226,17 +224,6 @@ def test_a_configured_sensitive_period_tightens_alert_thresholds(store):
 
 APP = str(REPO_ROOT / "app.py")
 
-
-@pytest.fixture()
-def app_db(demo_db, tmp_path, monkeypatch):
-    path = tmp_path / "app.duckdb"
-    shutil.copy(demo_db, path)
-    monkeypatch.setenv("OPINION_DB", str(path))
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield path
-    st.cache_data.clear()
-    st.cache_resource.clear()
 
 
 def test_settings_page_validates_saves_and_shows_the_audit(app_db):
