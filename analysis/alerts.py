@@ -535,6 +535,11 @@ def _bucket(at: pd.Timestamp) -> str:
     return at.floor("h").isoformat()
 
 
+def _window_fire(at, window, subject, value, threshold, message: str, details: dict) -> list:
+    """One firing of a windowed rule (threshold, keyword), in _FIRE_COLUMNS order, deduped per hour bucket."""
+    return [at, str(subject), float(value), float(threshold), at - window, at, _bucket(at), message, details]
+
+
 def _empty_fires() -> pd.DataFrame:
     return pd.DataFrame(columns=_FIRE_COLUMNS)
 
@@ -665,19 +670,7 @@ def _fire_threshold(store: Store, rule: Rule, times: pd.DatetimeIndex, ctx: _Con
                 "window_minutes": window,
                 "filters": _query_filters(scope, str(subject), at - w, at),
             }
-            out.append(
-                [
-                    at,
-                    str(subject),
-                    float(shown[i]),
-                    float(thresholds[i]),
-                    at - w,
-                    at,
-                    _bucket(at),
-                    message,
-                    details,
-                ]
-            )
+            out.append(_window_fire(at, w, subject, shown[i], thresholds[i], message, details))
     return pd.DataFrame(out, columns=_FIRE_COLUMNS) if out else _empty_fires()
 
 
@@ -885,19 +878,7 @@ def _fire_keyword(store: Store, rule: Rule, times: pd.DatetimeIndex, ctx: _Conte
             }
             if ctx.detailed:
                 details["post_ids"] = window_rows["post_id"].tolist()[-50:]
-            out.append(
-                [
-                    at,
-                    str(subject),
-                    float(counts[i]),
-                    float(thresholds[i]),
-                    at - w,
-                    at,
-                    _bucket(at),
-                    message,
-                    details,
-                ]
-            )
+            out.append(_window_fire(at, w, subject, counts[i], thresholds[i], message, details))
     return pd.DataFrame(out, columns=_FIRE_COLUMNS) if out else _empty_fires()
 
 
