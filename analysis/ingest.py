@@ -17,14 +17,17 @@ import threading
 import uuid
 import zipfile
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from analysis import config, exports, layouts, sentiment, settings, text, topics
-from analysis.store import BatchRecord, DatabaseLocked, Store
+from analysis.store import POST_COLUMNS, BatchRecord, DatabaseLocked, Store
 
 log = logging.getLogger(__name__)
 
@@ -135,15 +138,26 @@ def _utf16_without_bom(data: bytes) -> str | None:
     return None
 
 
+_BOMS = ((b"\xef\xbb\xbf", "utf-8", "utf-8-sig"), (b"\xff\xfe", "utf-16-le", "utf-16"),
+         (b"\xfe\xff", "utf-16-be", "utf-16"))
+_NOT_TEXT = ("not a text file: too many control bytes (binary data?)",
+             "无法读取：该文件不是文本表格（疑似二进制文件或已损坏），请上传 CSV、XLSX、JSON 或 Parquet 文件")
+_UNKNOWN_ENCODING = ("cannot decode file as UTF-8, UTF-16, GBK or GB18030",
+                     "无法识别文件编码：请保存为 UTF-8、GBK 或 GB18030 编码")
+
+
+def _looks_binary(sample: bytes) -> bool:
+    controls = sum(sample.count(bytes([b])) for b in (*range(0, 9), 11, 12, *range(14, 32), 127))
+    return controls > 0.05 * len(sample)
+
+
 def decode_text_tail(data: bytes) -> tuple[str, str, bool]:
     """decode_text plus whether the last character was cut off (a truncated UTF-8/UTF-16 file).
 
     A multi-byte sequence cut at the very end is dropped (the caller quarantines the last record) instead of
     letting one cut character send the whole file to the GB18030 fallback as mojibake.
     """
-    bom_encodings = ((b"\xef\xbb\xbf", "utf-8", "utf-8-sig"), (b"\xff\xfe", "utf-16-le", "utf-16"),
-                     (b"\xfe\xff", "utf-16-be", "utf-16"))
-    for bom, codec, label in bom_encodings:
+    for bom, codec, label in _BOMS:
         if data.startswith(bom):
             return _decode_strict(data[len(bom):], codec, label)
     utf16 = _utf16_without_bom(data)
@@ -153,20 +167,34 @@ def decode_text_tail(data: bytes) -> tuple[str, str, bool]:
         return _decode_strict(data, "utf-8", "utf-8")
     except UnreadableFile:
         pass
-    sample = data[:65536]
-    controls = sum(sample.count(bytes([b])) for b in (*range(0, 9), 11, 12, *range(14, 32), 127))
-    if controls > 0.05 * len(sample):
-        raise UnreadableFile("not a text file: too many control bytes (binary data?)",
-                             "无法读取：该文件不是文本表格（疑似二进制文件或已损坏），"
-                             "请上传 CSV、XLSX、JSON 或 Parquet 文件")
+    if _looks_binary(data[:65536]):
+        raise UnreadableFile(*_NOT_TEXT)
     try:
         return data.decode("gb18030"), "gb18030", False
     except UnicodeDecodeError:
         pass
-    raise UnreadableFile(
-        "cannot decode file as UTF-8, UTF-16, GBK or GB18030",
-        "无法识别文件编码：请保存为 UTF-8、GBK 或 GB18030 编码",
-    )
+    raise UnreadableFile(*_UNKNOWN_ENCODING)
+
+
+def stream_encoding(head: bytes) -> tuple[str, str, int]:
+    """(codec, label, BOM length) of a file too big to decode whole, judged on its first bytes.
+
+    The same order as decode_text_tail; a later part in another encoding is caught while decoding.
+    """
+    for bom, codec, label in _BOMS:
+        if head.startswith(bom):
+            return codec, label, len(bom)
+    utf16 = _utf16_without_bom(head)
+    if utf16:
+        return utf16, utf16, 0
+    try:
+        _decode_strict(head, "utf-8", "utf-8")  # the sample may end inside a character: that is allowed
+        return "utf-8", "utf-8", 0
+    except UnreadableFile:
+        pass
+    if _looks_binary(head[:65536]):
+        raise UnreadableFile(*_NOT_TEXT)
+    return "gb18030", "gb18030", 0
 
 
 def _decode_strict(data: bytes, codec: str, label: str) -> tuple[str, str, bool]:
@@ -178,10 +206,7 @@ def _decode_strict(data: bytes, codec: str, label: str) -> tuple[str, str, bool]
         if codec.startswith("utf-16"):
             raise UnreadableFile(f"invalid {codec} text at byte {exc.start}",
                                  "文件内容不是有效的 UTF-16 文本（文件可能已损坏）") from None
-    raise UnreadableFile(
-        "cannot decode file as UTF-8, UTF-16, GBK or GB18030",
-        "无法识别文件编码：请保存为 UTF-8、GBK 或 GB18030 编码",
-    )
+    raise UnreadableFile(*_UNKNOWN_ENCODING)
 
 
 def sniff_format(data: bytes, name: str) -> str:
@@ -203,14 +228,18 @@ def sniff_format(data: bytes, name: str) -> str:
     return "csv"
 
 
-def _strings(frame: pd.DataFrame) -> pd.DataFrame:
+def clean_cells(frame: pd.DataFrame) -> pd.DataFrame:
     """All cells as str, empty and missing as None: one representation for validation."""
     out = frame.astype(object).where(frame.notna(), None)
     for column in out.columns:
         out[column] = [None if v is None or (isinstance(v, str) and not v.strip()) else str(v)
                        for v in out[column]]
-    out.columns = [str(c).strip().lstrip("\ufeff") for c in out.columns]
+    out.columns = column_names(out.columns)
     return out
+
+
+def column_names(columns: Iterable) -> list[str]:
+    return [str(c).strip().lstrip("\ufeff") for c in columns]
 
 
 def _header_index(rows: list[list], hint: str | None = None) -> int:
@@ -230,7 +259,7 @@ def _header_index(rows: list[list], hint: str | None = None) -> int:
     return 0
 
 
-def _delimiter(content: str) -> str:
+def delimiter(content: str) -> str:
     head = content[:65536].splitlines()[:HEADER_SCAN_ROWS]
     tabs, commas = max((line.count("\t") for line in head), default=0), max((line.count(",") for line in head),
                                                                             default=0)
@@ -239,8 +268,17 @@ def _delimiter(content: str) -> str:
 
 def _read_delimited(content: str, hint: str | None = None) -> tuple[pd.DataFrame, np.ndarray,
                                                                       list[tuple[int, str, str]]]:
-    delimiter = _delimiter(content)
-    reader = csv.reader(io.StringIO(content, newline=""), delimiter=delimiter)
+    return next(delimited_chunks(io.StringIO(content, newline=""), delimiter(content), hint))
+
+
+def delimited_chunks(lines: Iterable[str], delimiter: str, hint: str | None = None, chunk_rows: int | None = None
+                     ) -> Iterator[tuple[pd.DataFrame, np.ndarray, list[tuple[int, str, str]]]]:
+    """(records, their line numbers, malformed lines) of a CSV/TSV, in pieces of at most chunk_rows records.
+
+    The last piece always holds the file's last record (a piece is handed on only when one more record
+    follows), so a cut-off last character can be blamed on it.
+    """
+    reader = csv.reader(lines, delimiter=delimiter)
     head: list[tuple[int, list[str]]] = []
     for record in reader:
         if record and any(cell.strip() for cell in record):
@@ -252,22 +290,29 @@ def _read_delimited(content: str, hint: str | None = None) -> tuple[pd.DataFrame
     skip = _header_index([record for _, record in head], hint)
     header = head[skip][1]
     width = len(header)
-    rows, lines, malformed = [], [], []
+    rows: list[list[str]] = []
+    numbers: list[int] = []
+    malformed: list[tuple[int, str, str]] = []
 
-    def take(line: int, record: list[str]) -> None:
+    def piece():
+        return pd.DataFrame(rows, columns=header, dtype=object), np.array(numbers, dtype=np.int64), malformed
+
+    def records():
+        yield from head[skip + 1:]
+        for record in reader:
+            if record and any(cell.strip() for cell in record):
+                yield reader.line_num, record
+
+    for line, record in records():
+        if chunk_rows and len(rows) + len(malformed) >= chunk_rows:
+            yield piece()
+            rows, numbers, malformed = [], [], []
         if len(record) > width and any(cell.strip() for cell in record[width:]):
             malformed.append((line, "malformed_row", delimiter.join(record)))
-            return
-        rows.append(record[:width] + [""] * (width - len(record)))
-        lines.append(line)
-
-    for line, record in head[skip + 1:]:
-        take(line, record)
-    for record in reader:
-        if not record or all(not cell.strip() for cell in record):
-            continue
-        take(reader.line_num, record)
-    return pd.DataFrame(rows, columns=header, dtype=object), np.array(lines, dtype=np.int64), malformed
+        else:
+            rows.append(record[:width] + [""] * (width - len(record)))
+            numbers.append(line)
+    yield piece()
 
 
 _MERGE_RE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
@@ -378,11 +423,23 @@ def _read_json(content: str) -> pd.DataFrame:
 
 
 def _read_jsonl(content: str) -> tuple[pd.DataFrame, np.ndarray, list[tuple[int, str, str]]]:
-    records, lines, malformed = [], [], []
     # Records end at \n only: str.splitlines() would also cut inside a record at U+0085, U+2028, \x1c ...
-    for number, line in enumerate(content.split("\n"), start=1):
+    return next(jsonl_chunks(content.split("\n")))
+
+
+def jsonl_chunks(lines: Iterable[str], chunk_rows: int | None = None
+                 ) -> Iterator[tuple[pd.DataFrame, np.ndarray, list[tuple[int, str, str]]]]:
+    """Like delimited_chunks, for JSON Lines: one object per line, a line that is not one is malformed."""
+    records: list[dict] = []
+    numbers: list[int] = []
+    malformed: list[tuple[int, str, str]] = []
+    for number, line in enumerate(lines, start=1):
+        line = line[:-1] if line.endswith("\n") else line
         if not line.strip():
             continue
+        if chunk_rows and len(records) + len(malformed) >= chunk_rows:
+            yield pd.DataFrame(records), np.array(numbers, dtype=np.int64), malformed
+            records, numbers, malformed = [], [], []
         try:
             item = json.loads(line)
         except json.JSONDecodeError:
@@ -391,8 +448,8 @@ def _read_jsonl(content: str) -> tuple[pd.DataFrame, np.ndarray, list[tuple[int,
             malformed.append((number, "bad_json", line))
             continue
         records.append(_flatten(item))
-        lines.append(number)
-    return pd.DataFrame(records), np.array(lines, dtype=np.int64), malformed
+        numbers.append(number)
+    yield pd.DataFrame(records), np.array(numbers, dtype=np.int64), malformed
 
 
 def _flatten(item: dict) -> dict:
@@ -431,11 +488,11 @@ def read_table(data: bytes, name: str) -> RawTable:
         raise UnreadableFile(
             f"cannot read {file_format} file: {exc}", f"无法读取该{file_format.upper()}文件：文件损坏或格式不符"
         ) from exc
-    table = RawTable(_strings(frame), lines, file_format, encoding, malformed)
-    return _drop_truncated_tail(table) if truncated else table
+    table = RawTable(clean_cells(frame), lines, file_format, encoding, malformed)
+    return drop_truncated_tail(table) if truncated else table
 
 
-def _drop_truncated_tail(table: RawTable) -> RawTable:
+def drop_truncated_tail(table: RawTable) -> RawTable:
     """The record holding a cut-off last character is quarantined (its text is not what was written)."""
     last_malformed = max((line for line, _, _ in table.malformed), default=-1)
     if len(table.lines) == 0 or table.lines[-1] < last_malformed:
@@ -665,7 +722,7 @@ def prepare_table(raw: RawTable, name: str, sha256: str, channel: str | None = N
 
 def table_from_frame(frame: pd.DataFrame, file_format: str = "dataframe") -> RawTable:
     """Wrap an in-memory frame (the demo generator, tests) so it takes the same path as a file."""
-    return RawTable(_strings(frame), np.arange(len(frame), dtype=np.int64) + 1, file_format, None)
+    return RawTable(clean_cells(frame), np.arange(len(frame), dtype=np.int64) + 1, file_format, None)
 
 
 def _summary(batch: PreparedBatch, status: str) -> FileSummary:
@@ -703,18 +760,85 @@ def write_prepared(store: Store, batch: PreparedBatch) -> FileSummary:
     return summary
 
 
-def queue_prepared(inbox: Path, batch: PreparedBatch) -> FileSummary:
-    """Write the batch as Parquet files plus a manifest; the manifest appears last, by rename, as the commit."""
-    inbox.mkdir(parents=True, exist_ok=True)
-    stem = inbox / batch.record.batch_id
-    for part, frame in (("posts", batch.posts), ("quarantine", batch.quarantine)):
-        tmp = stem.with_suffix(f".{part}.parquet.tmp")
-        frame.to_parquet(tmp, index=False)
-        tmp.replace(stem.with_suffix(f".{part}.parquet"))
-    manifest = {**asdict(batch.record), "started_at": batch.record.started_at.isoformat()}
+# -- staged batches: Parquet parts on disk (the inbox, and big files read in chunks) ------------------------
+_STRING = pa.string()
+POSTS_PART_SCHEMA = pa.schema(
+    [("row_no", pa.int64())]
+    + [(name, pa.timestamp("us", tz=TZ) if name in ("created_at", "collected_at") else
+        pa.int64() if name in COUNT_COLUMNS else pa.float64() if name == "sentiment_score" else
+        pa.list_(_STRING) if name in ("topics", "keywords") else _STRING) for name in POST_COLUMNS]
+    + [("topic_given", pa.bool_())]
+)
+QUARANTINE_PART_SCHEMA = pa.schema([("line", pa.int64()), ("reason_code", _STRING), ("reason", _STRING),
+                                    ("raw", _STRING)])
+
+
+def write_part(frame: pd.DataFrame, path: Path, schema: pa.Schema) -> None:
+    """One Parquet part with fixed column types (an all-empty column would otherwise be typed null),
+    renamed into place so a reader never sees half a file."""
+    if frame.empty:  # an empty frame's columns have no meaningful types (a chunk whose rows were all bad)
+        table = schema.empty_table()
+    else:
+        frame = frame.reset_index(drop=True)
+        for name in ("created_at", "collected_at"):
+            if name in schema.names:
+                frame[name] = frame[name].astype(f"datetime64[us, {TZ}]")
+        table = pa.Table.from_pandas(frame.loc[:, schema.names], schema=schema, preserve_index=False)
+    tmp = path.with_name(path.name + ".tmp")
+    pq.write_table(table, tmp)
+    tmp.replace(path)
+
+
+def staged_parts(stem: Path) -> tuple[list[Path], list[Path]]:
+    """A staged batch's posts and quarantine parts, in the order they were read."""
+    return (sorted(stem.parent.glob(f"{stem.name}.posts*.parquet")),
+            sorted(stem.parent.glob(f"{stem.name}.quarantine*.parquet")))
+
+
+def write_staged(store: Store, record: BatchRecord, stem: Path) -> FileSummary:
+    """Write a staged batch in one transaction, DuckDB reading the parts from disk."""
+    posts_parts, quarantine_parts = staged_parts(stem)
+    if settings.is_customised(store, "topic_dictionary"):
+        dictionary = settings.topic_dictionary(store)
+        for part in posts_parts:  # one part at a time, so memory stays bounded
+            write_part(apply_topic_dictionary(pd.read_parquet(part), dictionary), part, POSTS_PART_SCHEMA)
+    counts = store.write_batch(record, posts_parts, quarantine_parts)
+    summary = staged_summary(record, stem, "imported")
+    summary.inserted, summary.duplicates = counts.inserted, counts.duplicates
+    return summary
+
+
+def staged_summary(record: BatchRecord, stem: Path, status: str) -> FileSummary:
+    """The summary of a staged batch, counted from the parts' metadata and reason codes."""
+    posts_parts, quarantine_parts = staged_parts(stem)
+    reasons = pd.read_parquet(quarantine_parts, columns=["reason_code"])["reason_code"]
+    posts = sum(pq.ParquetFile(part).metadata.num_rows for part in posts_parts)
+    return FileSummary(file=record.source_file, status=status, read=record.rows_read, quarantined=len(reasons),
+                       queued=posts if status == "queued" else 0, layout=record.layout, batch_id=record.batch_id,
+                       reasons=dict(Counter(reasons)))
+
+
+def commit_to_inbox(stem: Path, record: BatchRecord) -> None:
+    """The manifest, renamed into place last, is what makes a staged batch visible to drain_inbox."""
+    manifest = {**asdict(record), "started_at": record.started_at.isoformat()}
     tmp = stem.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(manifest, ensure_ascii=False))
     tmp.replace(stem.with_suffix(".json"))
+
+
+def remove_staged(stem: Path) -> None:
+    for path in stem.parent.glob(f"{stem.name}.*"):
+        path.unlink(missing_ok=True)
+
+
+def queue_prepared(inbox: Path, batch: PreparedBatch) -> FileSummary:
+    """Stage the batch as Parquet parts, then commit it with its manifest."""
+    inbox.mkdir(parents=True, exist_ok=True)
+    stem = inbox / batch.record.batch_id
+    write_part(batch.posts.reset_index(drop=True).assign(row_no=lambda f: range(len(f))),
+               stem.with_suffix(".posts.parquet"), POSTS_PART_SCHEMA)
+    write_part(batch.quarantine, stem.with_suffix(".quarantine.parquet"), QUARANTINE_PART_SCHEMA)
+    commit_to_inbox(stem, batch.record)
     summary = _summary(batch, "queued")
     summary.queued = len(batch.posts)
     return summary
@@ -760,14 +884,14 @@ def _import_queued(store: Store, manifest_path: Path) -> FileSummary | None:
     manifest = json.loads(manifest_path.read_text())
     manifest["started_at"] = pd.Timestamp(manifest["started_at"])
     record = BatchRecord(**manifest)
-    posts_path = manifest_path.with_suffix(".posts.parquet")
-    quarantine_path = manifest_path.with_suffix(".quarantine.parquet")
+    stem = manifest_path.with_suffix("")
     if not store.batch_exists(record.batch_id):
-        batch = PreparedBatch(record, pd.read_parquet(posts_path), pd.read_parquet(quarantine_path))
-        summary = write_prepared(store, batch)
+        summary = write_staged(store, record, stem)
         log.info("imported queued batch %s from %s", record.batch_id, record.source_file)
-    for path in (posts_path, quarantine_path, manifest_path):
-        path.unlink(missing_ok=True)
+    for parts in staged_parts(stem):
+        for path in parts:
+            path.unlink(missing_ok=True)
+    manifest_path.unlink(missing_ok=True)
     return summary
 
 
@@ -796,10 +920,17 @@ def ingest_bytes(data: bytes, name: str, db_path: Path, channel: str | None = No
                            error_zh="写入数据库失败，本文件的数据均未写入（详情见日志），请稍后重试")
 
 
-def ingest_files(paths: list[Path], db_path: Path, channel: str | None = None) -> list[FileSummary]:
+def ingest_files(paths: list[Path], db_path: Path, channel: str | None = None,
+                 workers: int | None = None) -> list[FileSummary]:
+    """Ingest files one by one; big ones are read in chunks by a process pool (analysis.bulk)."""
+    from analysis import bulk  # bulk builds on this module
+
     summaries = []
     for path in paths:
         try:
+            if bulk.is_big(Path(path)):
+                summaries.append(bulk.ingest_big_file(Path(path), db_path, channel, workers))
+                continue
             check_size(Path(path).stat().st_size)
             data = Path(path).read_bytes()
         except UnreadableFile as exc:

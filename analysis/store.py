@@ -210,7 +210,9 @@ class WriteCounts:
 class Store:
     """A DuckDB file opened by this process; thread-safe through a cursor per query."""
 
-    def __init__(self, path: str | Path, *, read_only: bool = False):
+    def __init__(self, path: str | Path, *, read_only: bool = False, memory_limit: str | None = None):
+        """`memory_limit` caps DuckDB's buffer pool (e.g. '256MB'; big sorts and joins spill to disk instead);
+        by default DuckDB may keep up to 80 % of the machine's RAM of table data cached."""
         self.path = Path(path)
         self.read_only = read_only
         if not read_only:
@@ -223,6 +225,8 @@ class Store:
             raise
         self._write_lock = threading.Lock()
         self._conn.execute(f"SET TimeZone = '{TIMEZONE}'")
+        if memory_limit:
+            self._conn.execute(f"SET memory_limit = '{_sql_literal(memory_limit)}'")  # SET takes no parameters
         if not read_only:
             self._migrate()
 
@@ -326,44 +330,65 @@ class Store:
             for sql, params in statements:
                 conn.execute(sql, params)
 
-    def write_batch(self, batch: BatchRecord, posts: pd.DataFrame, quarantined: pd.DataFrame) -> WriteCounts:
+    def write_batch(self, batch: BatchRecord, posts: pd.DataFrame | Sequence[Path],
+                    quarantined: pd.DataFrame | Sequence[Path]) -> WriteCounts:
         """Insert a validated batch in one transaction; duplicates are decided here, set-based.
 
         A row is a duplicate when an earlier row (in this file or already stored) has the same
         post_id, the same channel + url, or the same content_key (author, text, minute).
+        `posts` and `quarantined` are DataFrames, or Parquet files staged by a big import or the inbox
+        (posts files carry `row_no`, the order rows were read): DuckDB reads those from disk, so the
+        batch never has to fit in Python's memory.
         """
-        posts = posts.loc[:, list(POST_COLUMNS)].reset_index(drop=True)
-        posts.insert(0, "row_no", range(len(posts)))
-        quarantined = quarantined.loc[:, list(QUARANTINE_COLUMNS)]
-        with self._write_lock:
-            self._conn.register("incoming_posts", posts)
-            self._conn.register("incoming_quarantine", quarantined)
-            try:
-                with self._transaction() as conn:
-                    inserted = self._insert_new_posts(conn)
-                    conn.execute(
-                        """
-                        INSERT INTO quarantine
-                            (batch_id, source_file, source_sha256, line, reason_code, reason, raw)
-                        SELECT ?, ?, ?, q.line, q.reason_code, q.reason, q.raw
-                        FROM incoming_quarantine q
-                        WHERE NOT EXISTS (
-                            SELECT 1 FROM quarantine old
-                            WHERE old.source_sha256 = ? AND old.line = q.line AND old.reason_code = q.reason_code)
-                        """,
-                        [batch.batch_id, batch.source_file, batch.sha256, batch.sha256],
-                    )
-                    counts = WriteCounts(inserted, len(posts) - inserted, len(quarantined))
-                    conn.execute(
-                        "INSERT INTO ingest_batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
-                        [batch.batch_id, batch.source_file, batch.sha256, batch.file_format, batch.layout,
-                         batch.rows_read, counts.inserted, counts.duplicates, counts.quarantined,
-                         batch.started_at.to_pydatetime()],
-                    )
-            finally:
-                self._conn.unregister("incoming_posts")
-                self._conn.unregister("incoming_quarantine")
+        with self._write_lock, self._incoming(posts, quarantined):
+            with self._transaction() as conn:
+                incoming = conn.execute("SELECT count(*) FROM incoming_posts").fetchall()[0][0]
+                inserted = self._insert_new_posts(conn)
+                conn.execute(
+                    """
+                    INSERT INTO quarantine
+                        (batch_id, source_file, source_sha256, line, reason_code, reason, raw)
+                    SELECT ?, ?, ?, q.line, q.reason_code, q.reason, q.raw
+                    FROM incoming_quarantine q
+                    WHERE NOT EXISTS (
+                        SELECT 1 FROM quarantine old
+                        WHERE old.source_sha256 = ? AND old.line = q.line AND old.reason_code = q.reason_code)
+                    """,
+                    [batch.batch_id, batch.source_file, batch.sha256, batch.sha256],
+                )
+                bad = conn.execute("SELECT count(*) FROM incoming_quarantine").fetchall()[0][0]
+                counts = WriteCounts(inserted, incoming - inserted, bad)
+                conn.execute(
+                    "INSERT INTO ingest_batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
+                    [batch.batch_id, batch.source_file, batch.sha256, batch.file_format, batch.layout,
+                     batch.rows_read, counts.inserted, counts.duplicates, counts.quarantined,
+                     batch.started_at.to_pydatetime()],
+                )
         return counts
+
+    @contextmanager
+    def _incoming(self, posts: pd.DataFrame | Sequence[Path], quarantined: pd.DataFrame | Sequence[Path]):
+        """Expose a batch as the views incoming_posts (row_no first) and incoming_quarantine while writing it."""
+        sources = {"incoming_posts": (posts, ("row_no", *POST_COLUMNS)),
+                   "incoming_quarantine": (quarantined, QUARANTINE_COLUMNS)}
+        try:
+            for name, (source, columns) in sources.items():
+                if isinstance(source, pd.DataFrame):
+                    frame = source.reset_index(drop=True)
+                    if "row_no" in columns:
+                        frame = frame.assign(row_no=range(len(frame)))
+                    self._conn.register(name, frame.loc[:, list(columns)])
+                else:
+                    files = ", ".join(f"'{_sql_literal(str(path))}'" for path in source)
+                    self._conn.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS "
+                                       f"SELECT {', '.join(columns)} FROM read_parquet([{files}])")
+            yield
+        finally:
+            for name, (source, _) in sources.items():
+                if isinstance(source, pd.DataFrame):
+                    self._conn.unregister(name)
+                else:
+                    self._conn.execute(f"DROP VIEW IF EXISTS {name}")
 
     def append_generated(self, table) -> None:
         """Append rows generated for benchmarks (ids unique by construction): no duplicate checks, one batch."""
@@ -398,25 +423,29 @@ class Store:
 
     @staticmethod
     def _insert_new_posts(conn) -> int:
+        """The dedupe is ranked on the key columns only, so the window sort never carries the texts."""
         columns = ", ".join(POST_COLUMNS)
         before = conn.execute("SELECT count(*) FROM posts").fetchall()[0][0]
         conn.execute(
             f"""
             INSERT INTO posts ({columns})
             WITH ranked AS (
-                SELECT *,
+                SELECT row_no, post_id, channel, url, content_key,
                     row_number() OVER (PARTITION BY post_id ORDER BY row_no) AS id_rank,
                     row_number() OVER (PARTITION BY channel, coalesce(url, '#' || row_no::VARCHAR)
                                        ORDER BY row_no) AS url_rank,
                     row_number() OVER (PARTITION BY content_key ORDER BY row_no) AS content_rank
                 FROM incoming_posts
+            ),
+            kept AS (
+                SELECT row_no FROM ranked r
+                WHERE id_rank = 1 AND url_rank = 1 AND content_rank = 1
+                  AND NOT EXISTS (SELECT 1 FROM posts p WHERE p.post_id = r.post_id)
+                  AND NOT EXISTS (SELECT 1 FROM posts p WHERE r.url IS NOT NULL AND p.channel = r.channel
+                                  AND p.url = r.url)
+                  AND NOT EXISTS (SELECT 1 FROM posts p WHERE p.content_key = r.content_key)
             )
-            SELECT {columns} FROM ranked r
-            WHERE id_rank = 1 AND url_rank = 1 AND content_rank = 1
-              AND NOT EXISTS (SELECT 1 FROM posts p WHERE p.post_id = r.post_id)
-              AND NOT EXISTS (SELECT 1 FROM posts p WHERE r.url IS NOT NULL AND p.channel = r.channel
-                              AND p.url = r.url)
-              AND NOT EXISTS (SELECT 1 FROM posts p WHERE p.content_key = r.content_key)
+            SELECT {columns} FROM incoming_posts WHERE row_no IN (SELECT row_no FROM kept)
             ORDER BY created_at
             """
         )
