@@ -1,5 +1,8 @@
 """Every benchmark in one table, with the machine's core count and the versions measured.
 
+Query timings alone miss what a reader waits for, so the big database is also rendered page by page
+(bench/page_bench.py: warm render per page and the app's RSS, the issue's targets ≤ 1 s and ≤ 600 MB).
+
 Usage: .venv/bin/python bench/run_all.py [--big-db /tmp/big.duckdb | --big-posts 1000000] [--ingest-posts 200000]
 """
 
@@ -70,6 +73,10 @@ def main() -> int:
                 rows.append((f"query: {match.group(1).strip()}", f"p50 {match.group(2)} ms{p95}"))
             elif line.strip():
                 rows.append(("metrics", line.strip()))
+        pages = json.loads(run(str(BENCH / "page_bench.py"), "--db", big, "--json"))  # AppTest, on a copy of big
+        rows += [(f"page: {name} warm p50", f"{page['warm_p50_ms']} ms (cold {page['cold_ms']} ms, "
+                  f"max {page['warm_max_ms']} ms)") for name, page in pages["pages"].items()]
+        rows.append(("app RSS after all pages", f"{pages['rss_mb']} MB (peak {pages['peak_rss_mb']} MB)"))
     width = max(len(name) for name, _ in rows)
     for name, value in rows:
         print(f"{name:{width}}  {value}")
