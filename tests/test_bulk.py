@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pandas as pd
@@ -75,6 +76,20 @@ def test_real_posts_through_two_worker_processes_match_the_in_memory_import(real
     frame.to_csv(path, index=False)
     summary = assert_same_import(path, tmp_path, workers=2, chunk_rows=97)
     assert (summary.read, summary.inserted, summary.duplicates, summary.quarantined) == (490, 400, 60, 30)
+
+
+def test_workers_do_not_rerun_a_page_script_left_as_main(real_posts, tmp_path, monkeypatch):
+    """After AppTest or Streamlit ran a page here, __main__ is that script; spawned workers must not run it."""
+    script = tmp_path / "page.py"
+    script.write_text("raise SystemExit('a worker ran the page script')\n")
+    page = types.ModuleType("__main__")
+    page.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", page)
+    path = tmp_path / "posts.csv"
+    canonical_frame(real_posts, n=60).to_csv(path, index=False)
+    summary = bulk.ingest_big_file(path, tmp_path / "db.duckdb", workers=2, chunk_rows=20)
+    assert (summary.status, summary.inserted) == ("imported", 60)
+    assert sys.modules["__main__"] is page
 
 
 def test_gbk_jsonl_and_parquet_files_stream_like_they_import_whole(real_posts, tmp_path):
