@@ -23,13 +23,14 @@ def cmd_ingest(argv: list[str]) -> int:
     parser.add_argument("files", nargs="+", type=Path)
     _db_argument(parser)
     parser.add_argument("--channel", help="channel for every row (e.g. 微博), overriding the file")
+    parser.add_argument("--workers", type=int, help="processes preparing a big file (default: one per core)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     args = parser.parse_args(argv)
     db_path = config.resolve_db_path(args.db)
     summaries = []
     for number, path in enumerate(args.files, start=1):
         print(f"[{number}/{len(args.files)}] {path}", file=sys.stderr)
-        summaries.extend(ingest.ingest_files([path], db_path, args.channel))
+        summaries.extend(ingest.ingest_files([path], db_path, args.channel, args.workers))
     total = ingest.totals(summaries)
     if args.json:
         print(json.dumps({"db": str(db_path), "files": [s.as_dict() for s in summaries], "total": total},
