@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB_PATH = REPO_ROOT / "data" / "opinion.duckdb"
 DB_ENV_VAR = "OPINION_DB"
 TIMEZONE = "Asia/Shanghai"
+
+# DuckDB's buffer pool in the dashboard process. Uncapped, DuckDB keeps up to 80 % of RAM of table data cached
+# and the app reached 768 MB RSS (peak 1,486 MB) at 10 M posts, against a 600 MB target; capped at 256MB it
+# measured 432 MB (peak 585 MB; bench/page_bench.py) with every page's warm render unchanged: warm pages are served from
+# st.cache_data, and a cold query that outgrows the cap spills to <db>.tmp instead of growing the process.
+DASHBOARD_MEMORY_LIMIT = "256MB"
+DASHBOARD_MEMORY_LIMIT_ENV_VAR = "OPINION_DASHBOARD_MEMORY_LIMIT"
+_MEMORY_SIZE = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
 
 # 来源渠道 from the seeds, in the order the UI lists them.
 CHANNELS: tuple[str, ...] = (
@@ -51,6 +60,15 @@ def resolve_db_path(cli_value: str | os.PathLike | None = None) -> Path:
     """The database file: --db wins, then $OPINION_DB, then data/opinion.duckdb."""
     chosen = cli_value or os.environ.get(DB_ENV_VAR) or DEFAULT_DB_PATH
     return Path(chosen).expanduser().resolve()
+
+
+def dashboard_memory_limit() -> str:
+    """DuckDB's memory limit for the dashboard: $OPINION_DASHBOARD_MEMORY_LIMIT (e.g. '512MB'), else 256MB.
+    A malformed value fails at start-up naming the variable, not later as a DuckDB error."""
+    chosen = (os.environ.get(DASHBOARD_MEMORY_LIMIT_ENV_VAR) or "").strip() or DASHBOARD_MEMORY_LIMIT
+    if not _MEMORY_SIZE.fullmatch(chosen):
+        raise ValueError(f"{DASHBOARD_MEMORY_LIMIT_ENV_VAR}={chosen!r} is not a memory size like '256MB' or '1GB'")
+    return chosen
 
 
 def shared_data_dir() -> Path:

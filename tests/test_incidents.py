@@ -203,3 +203,39 @@ def test_kpis_for_a_period(store):
     assert result["on_time_rate"]["报送"] == 0.5  # explosion: 25 minutes (within 30); heating ticket: missed
     assert result["on_time_rate"]["公开回应"] == 1.0  # 2 h, within the 3 h target
     assert result["overdue"] == 1  # the heating ticket's 24 h report; its reply clock runs to the 5-day limit
+
+
+def test_incident_posts_hourly_counts_and_clocks_for_an_incident_with_many_posts(store):
+    base = ts("2026-11-19 08:00")
+    many = [{"post_id": f"m{i:04d}", "created_at": str(base + pd.Timedelta(minutes=i)), "channel": "微博",
+             "text": f"暖气不热第{i}条", "text_norm": f"暖气不热第{i}条", "topic": "物业小区",
+             "sentiment_label": "负面" if i % 3 == 0 else "中性"} for i in range(1500)]
+    write_posts(store, many[::-1], batch_id="many")  # stored newest first: the order must come from created_at
+    big = inc.create_incident(store, "供暖投诉", [p["post_id"] for p in many], actor="a")
+    small = inc.create_incident(store, "暖气", ["h1"], actor="a")
+
+    posts = inc.incident_posts(store, big)
+    assert posts["post_id"].tolist() == [p["post_id"] for p in many]
+    assert inc.incident_posts(store, small)["post_id"].tolist() == ["h1"]
+
+    expected = store.query("""SELECT date_trunc('hour', p.created_at) AS hour, count(*) AS posts,
+                                     count(*) FILTER (WHERE p.sentiment_label = '负面') AS negative
+                              FROM incident_posts ip JOIN posts p USING (post_id) WHERE ip.incident_id = ?
+                              GROUP BY 1 ORDER BY 1""", [big])
+    pd.testing.assert_frame_equal(inc.hourly_counts(posts), expected, check_dtype=False)
+    assert inc.hourly_counts(posts.iloc[:0]).empty
+
+    now = ts("2026-11-20 12:00")
+    row = inc.list_incidents(store).set_index("incident_id").loc[big]
+    clocks = inc.incident_clocks(row, inc.events(store, big), now)
+    assert clocks["label"].tolist() == inc.clocks_for("三级", inc.events(store, big), False, now)["label"].tolist()
+    assert clocks["time_left"].str.startswith(("剩余", "已逾期")).all()
+
+
+def test_open_board_lists_incidents_once(store, monkeypatch):
+    inc.create_incident(store, "爆炸", [f"e{i}" for i in range(6)], actor="a")
+    calls = []
+    listing = inc.list_incidents
+    monkeypatch.setattr(inc, "list_incidents", lambda *a, **k: calls.append(1) or listing(*a, **k))
+    board = inc.open_board(store, ts("2026-11-18 15:00"))
+    assert len(calls) == 1 and board["title"].tolist() == ["爆炸"]

@@ -85,10 +85,13 @@ def test_overview_kpis_and_open_incidents_match_the_workflow(app_db):
 
 
 def test_heatmap_cell_link_lists_exactly_the_posts_behind_it(app_db):
-    at = run_app("heatmap.py", kind="topic_day", measure="negative_ratio", row="安全生产", col="2026-11-19")
+    with Store(app_db) as store:  # the explosion's day: the demo is dated relative to today
+        day = str(store.scalar("SELECT CAST(created_at AS DATE) FROM posts WHERE topic = '安全生产' "
+                               "GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"))
+    at = run_app("heatmap.py", kind="topic_day", measure="negative_ratio", row="安全生产", col=day)
     assert at.radio[0].value == "topic_day" and at.radio[1].value == "negative_ratio"
     with Store(app_db) as store:
-        expected = explore.posts(store, latest_filters(app_db), cell=("topic_day", "安全生产", "2026-11-19"))
+        expected = explore.posts(store, latest_filters(app_db), cell=("topic_day", "安全生产", day))
     assert len(expected) > 100
     table = at.dataframe[0].value
     assert len(table) == len(expected) and set(table["post_id"]) == set(expected["post_id"])
@@ -107,7 +110,9 @@ def test_topic_page_keyword_posts_and_cascade(app_db):
 
 
 def test_incident_page_records_events_and_refuses_bad_ones(app_db):
-    at = run_app("incidents.py", incident="INC-20261121-04")
+    with Store(app_db) as store:  # the rumour, still being handled; ids carry the demo's dates
+        incident_id = store.scalar("SELECT incident_id FROM incidents WHERE title LIKE '%谣言%'")
+    at = run_app("incidents.py", incident=incident_id)
     assert metric_values(at)["当前定级"] == "二级"
     step_box = next(b for b in at.selectbox if b.label == "环节")
     step_box.set_value("处置")
@@ -116,7 +121,7 @@ def test_incident_page_records_events_and_refuses_bad_ones(app_db):
     at.run()
     assert not at.exception
     with Store(app_db) as store:
-        steps = incidents.events(store, "INC-20261121-04")["step"].tolist()
+        steps = incidents.events(store, incident_id)["step"].tolist()
     assert steps[-1] == "处置" or "处置" in steps
 
     next(b for b in at.selectbox if b.label == "环节").set_value("归档")
@@ -157,3 +162,38 @@ def test_filters_survive_a_page_switch(app_db):
     at.switch_page(str(REPO_ROOT / "views" / "overview.py")).run()
     assert at.sidebar.multiselect[0].value == ["12345热线"]
     assert metric_values(at)["发帖量"] == hotline_posts
+
+
+def test_the_app_opens_its_store_under_the_configured_memory_limit(app_db, monkeypatch):
+    monkeypatch.setenv("OPINION_DASHBOARD_MEMORY_LIMIT", "300MiB")
+    run_app()
+    assert ui.store().scalar("SELECT current_setting('memory_limit')") == "300.0 MiB"
+
+
+def _reads_writes_and_reads_again():
+    import streamlit as st
+
+    import ui
+    from analysis import settings
+
+    ui.sync()
+    first = len(ui.cached(settings.history, 50))
+    again = len(ui.cached(settings.history, 50))
+    if st.session_state.get("write"):
+        settings.save(ui.store(), "default_tier_set", "四级", "测试员")
+    after = len(ui.cached(settings.history, 50))
+    st.text(f"{first} {again} {after}")
+
+
+def test_data_version_is_read_once_per_run_and_a_write_in_the_run_is_seen(app_db, monkeypatch):
+    reads = []
+    data_version = Store.data_version
+    monkeypatch.setattr(Store, "data_version", lambda self: reads.append(1) or data_version(self))
+    at = AppTest.from_function(_reads_writes_and_reads_again, default_timeout=TIMEOUT)
+    at.run()
+    first, again, after = map(int, at.text[0].value.split())
+    assert first == again == after and len(reads) == 1
+    at.session_state["write"] = True
+    at.run()
+    assert list(map(int, at.text[0].value.split())) == [first, first, first + 1]
+    assert len(reads) == 3  # a new run reads it afresh; so does the read after the write

@@ -278,3 +278,15 @@ def test_custom_topic_dictionary_is_used_by_imports_and_keeps_given_topics(tmp_p
         assert summary.inserted == 3
         got = store.query("SELECT post_id, topic FROM posts ORDER BY post_id").set_index("post_id")["topic"]
     assert got.to_dict() == {"a": "供暖保障", "b": "物业小区", "c": "未分类"}
+
+
+# ---------- the dashboard's DuckDB memory limit ----------
+
+def test_dashboard_memory_limit_defaults_and_follows_the_environment(monkeypatch):
+    monkeypatch.delenv(config.DASHBOARD_MEMORY_LIMIT_ENV_VAR, raising=False)
+    assert config.dashboard_memory_limit() == config.DASHBOARD_MEMORY_LIMIT == "256MB"
+    monkeypatch.setenv(config.DASHBOARD_MEMORY_LIMIT_ENV_VAR, " 1GB ")
+    assert config.dashboard_memory_limit() == "1GB"
+    monkeypatch.setenv(config.DASHBOARD_MEMORY_LIMIT_ENV_VAR, "lots")
+    with pytest.raises(ValueError, match=config.DASHBOARD_MEMORY_LIMIT_ENV_VAR):
+        config.dashboard_memory_limit()

@@ -33,8 +33,11 @@ st.markdown("**定级理由**")
 for reason in row["reasons"]:
     st.text(f"· {reason}")
 
+events = ui.cached(incidents.events, incident_id)
+posts = ui.cached(incidents.incident_posts, incident_id)
+
 st.markdown("**处置时限**")
-clocks = incidents.incident_clocks(ui.store(), incident_id, now)
+clocks = incidents.incident_clocks(row, events, now)
 st.dataframe(clocks[["label", "due_at", "hard_due_at", "done_at", "status", "time_left"]], hide_index=True,
              column_config={"label": "时限",
                             "due_at": st.column_config.DatetimeColumn("目标时间", format="MM-DD HH:mm"),
@@ -45,9 +48,7 @@ overdue = clocks[clocks["status"] == "已逾期"]
 if len(overdue):
     st.error("已逾期：" + "；".join(f"{r.label}（{r.time_left}）" for r in overdue.itertuples()))
 
-events = ui.cached(incidents.events, incident_id)
-posts = ui.cached(incidents.incident_posts, incident_id)
-st.plotly_chart(charts.hourly_volume(ui.cached(incidents.hourly_activity, incident_id), "事件声量与处置节点", events),
+st.plotly_chart(charts.hourly_volume(incidents.hourly_counts(posts), "事件声量与处置节点", events),
                 key="incident_hours")
 st.markdown("**处置记录**（只追加，不可修改）")
 st.dataframe(events[["occurred_at", "step", "actor", "note"]], hide_index=True,
