@@ -108,11 +108,16 @@ def running_dashboard(db: Path):
 
 @pytest.fixture(scope="session")
 def server(demo_db, tmp_path_factory):
-    """The dashboard on a copy of the demo database."""
+    """The dashboard on a copy of the demo database; `rumour` is the id of the incident still being handled
+    (the demo is dated relative to today, and so are its incident ids)."""
+    from analysis.store import Store
+
     db = tmp_path_factory.mktemp("e2e") / "e2e.duckdb"
     shutil.copy(demo_db, db)
+    with Store(db, read_only=True) as store:
+        rumour = store.scalar("SELECT incident_id FROM incidents WHERE title LIKE '%谣言%'")
     with running_dashboard(db) as url:
-        yield {"url": url, "db": db}
+        yield {"url": url, "db": db, "rumour": rumour}
 
 
 @pytest.fixture(scope="session")
