@@ -175,6 +175,15 @@ MIGRATIONS: tuple[str, ...] = (
         details   JSON
     );
     """,
+    # A linked post's channel and time, kept beside the link (neither ever changes): listing incidents then
+    # reads no posts, and an incident's posts are read from its time span only (zone maps skip the rest).
+    # Both were scans of every post id: 180–230 ms and 150–190 ms at 10 M posts.
+    """
+    ALTER TABLE incident_posts ADD COLUMN channel VARCHAR;
+    ALTER TABLE incident_posts ADD COLUMN created_at TIMESTAMPTZ;
+    UPDATE incident_posts SET channel = p.channel, created_at = p.created_at
+    FROM posts p WHERE p.post_id = incident_posts.post_id;
+    """,
 )
 
 

@@ -253,3 +253,24 @@ def test_200k_chain_plus_star():
     assert st["structural_virality"] == pytest.approx(2 * w / (n * (n - 1)), rel=1e-12)
     assert st["key_nodes"][0] == {"mid": "c0", "size": n_chain}
     assert st["t50_minutes"] == pytest.approx((int(np.ceil(0.5 * n)) - 1) / 60)
+
+
+def test_cascade_root_walks_stored_parents_and_stops_at_gaps_and_cycles(tmp_path):
+    from analysis import explore
+    from analysis.store import Store
+    from tests.factories import write_posts
+
+    rows = [{"post_id": "root", "text": "原帖"},
+            {"post_id": "a", "parent_id": "root", "post_type": "repost", "text": "转发一"},
+            {"post_id": "b", "parent_id": "a", "post_type": "repost", "text": "转发二"},
+            {"post_id": "orphan", "parent_id": "never-collected", "post_type": "comment", "text": "评论"},
+            {"post_id": "x", "parent_id": "y", "post_type": "repost", "text": "环一"},
+            {"post_id": "y", "parent_id": "x", "post_type": "repost", "text": "环二"}]
+    with Store(tmp_path / "c.duckdb") as store:
+        write_posts(store, [dict(r, author_id=r["post_id"], created_at=f"2026-11-20 10:0{n}")
+                            for n, r in enumerate(rows)])
+        assert [explore.cascade_root(store, p) for p in ("b", "a", "root")] == ["root"] * 3
+        assert explore.cascade_root(store, "orphan") == "orphan"  # its parent was never collected
+        assert explore.cascade_root(store, "x") == "y" and explore.cascade_root(store, "y") == "x"
+        assert explore.cascade_root(store, "unknown") is None
+        assert set(explore.cascade_tree(store, "b")["mid"]) == {"root", "a", "b"}

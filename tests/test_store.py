@@ -18,6 +18,16 @@ def test_new_database_is_migrated_once_and_reopens_at_the_same_version(db_path):
         assert store.scalar("SELECT count(*) FROM schema_version") == len(store_module.MIGRATIONS)
 
 
+def test_incident_links_made_before_version_3_get_their_post_channel(db_path, monkeypatch):
+    monkeypatch.setattr(store_module, "MIGRATIONS", store_module.MIGRATIONS[:2])
+    with Store(db_path) as store:
+        write_posts(store, [{"post_id": "p1", "channel": "抖音", "created_at": "2026-11-20 10:00"}])
+        store._conn.execute("INSERT INTO incident_posts (incident_id, post_id, added_by) VALUES ('i1', 'p1', 't')")
+    monkeypatch.undo()
+    with Store(db_path) as store:
+        assert store.scalar("SELECT channel FROM incident_posts WHERE post_id = 'p1'") == "抖音"
+
+
 def test_database_from_a_newer_program_is_refused(db_path):
     with Store(db_path) as store:
         store._conn.execute("INSERT INTO schema_version VALUES (99, now())")
