@@ -3,9 +3,11 @@
 Usage: .venv/bin/python bench/make_big.py --posts 10000000 --db /tmp/big.duckdb [--days 365]
 
 The pool is the 60-day demo (channels, topics, rhythm, incidents, cascades) scored once through the real
-ingest path; every generated post is a pool post moved by a whole number of weeks (so hour-of-day and
-weekday rhythms survive), with a new id and jittered interaction counts. Rows are appended in
-time order, chunk by chunk, so DuckDB's zone maps prune time-range scans.
+ingest path. The big set is copies of the whole pool, each moved back by a whole number of weeks (so
+hour-of-day and weekday rhythms survive) as if another city's office had collected it: a copy's posts get
+new ids and jittered interaction counts, and its reposts and comments point at the same copy's parents,
+so cascades keep their shape. Rows are appended in time order, chunk by chunk, so DuckDB's zone maps
+prune time-range scans.
 """
 
 from __future__ import annotations
@@ -34,6 +36,18 @@ def scored_pool(seed: int) -> pa.Table:
     return pa.Table.from_pandas(posts, preserve_index=False)
 
 
+def pool_positions(pool: pa.Table, column: str) -> np.ndarray:
+    """For each pool post, the pool position of the post its `column` names (-1: none, or not in the pool)."""
+    position = {post_id: i for i, post_id in enumerate(pool["post_id"].to_pylist())}
+    return np.array([position.get(value, -1) for value in pool[column].to_pylist()], dtype=np.int64)
+
+
+def big_ids(copies: np.ndarray, positions: np.ndarray) -> pa.Array:
+    """Ids of pool positions within their copy; null where the position is -1."""
+    pairs = zip(copies.tolist(), positions.tolist(), strict=True)
+    return pa.array([f"big-{c}-{p}" if p >= 0 else None for c, p in pairs], pa.string())
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--posts", type=int, default=10_000_000)
@@ -49,10 +63,12 @@ def main() -> int:
     weeks = max(1, args.days // 7 - 8)  # the pool itself spans ~9 weeks
     created = pc.cast(pool["created_at"], pa.timestamp("us", tz="Asia/Shanghai"))
     base_us = pc.cast(created, pa.int64()).to_numpy()
-    picks = rng.integers(0, pool.num_rows, args.posts)
-    times_us = base_us[picks] - rng.integers(0, weeks, args.posts) * WEEK_US
+    copy_of = np.arange(args.posts) // pool.num_rows  # whole copies; the last one is cut short
+    picks = np.arange(args.posts) % pool.num_rows
+    times_us = base_us[picks] - rng.integers(0, weeks, copy_of[-1] + 1)[copy_of] * WEEK_US
     order = np.argsort(times_us, kind="stable")  # insert in time order: zone maps then prune range scans
-    picks, times_us = picks[order], times_us[order]
+    picks, copy_of, times_us = picks[order], copy_of[order], times_us[order]
+    parent_at, root_at = pool_positions(pool, "parent_id"), pool_positions(pool, "root_id")
     db = Path(args.db)
     db.unlink(missing_ok=True)
     with Store(db) as store:
@@ -60,12 +76,13 @@ def main() -> int:
             part = slice(start, min(start + args.chunk, args.posts))
             n = part.stop - part.start
             chunk = pool.take(pa.array(picks[part]))
-            ids = pa.array([f"big-{start + i:09d}" for i in range(n)])
+            copies = copy_of[part]
+            ids = big_ids(copies, picks[part])
             jitter = rng.lognormal(0, 0.5, n)
             columns = {name: chunk[name] for name in chunk.column_names}
             columns["post_id"] = ids
-            columns["parent_id"] = pa.nulls(n, pa.string())  # pool parent ids do not exist in the big set
-            columns["root_id"] = pa.nulls(n, pa.string())
+            columns["parent_id"] = big_ids(copies, parent_at[picks[part]])
+            columns["root_id"] = big_ids(copies, root_at[picks[part]])
             columns["created_at"] = pa.array(times_us[part], pa.int64()).cast(pa.timestamp("us", tz="Asia/Shanghai"))
             columns["content_key"] = ids
             for name in ("repost_count", "comment_count", "like_count", "read_count"):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from analysis import explore, metrics  # noqa: E402
+from analysis import config, explore, metrics  # noqa: E402
 from analysis.filters import Filters  # noqa: E402
 from analysis.store import Store  # noqa: E402
 
@@ -36,7 +36,7 @@ def main() -> int:
     parser.add_argument("--db", required=True)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    with Store(args.db, read_only=True) as store:
+    with Store(args.db, read_only=True, memory_limit=config.dashboard_memory_limit()) as store:  # as the app
         total = metrics.post_count(store)
         latest = metrics.latest_day(store)
         f = Filters.from_query_params({}, latest)

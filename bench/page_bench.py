@@ -115,6 +115,48 @@ class CallLog:
             counter.clear()
 
 
+class QueryLog:
+    """Wraps Store.query and Store.scalar: every SQL statement the pages run, timed, named by the analysis
+    function that ran it (the innermost caller outside store.py), so the per-query target is checked on
+    what the pages really run, not on a hand-picked list."""
+
+    def __init__(self) -> None:
+        from analysis.store import Store
+
+        self.seconds: collections.defaultdict[str, list[float]] = collections.defaultdict(list)
+        for method in ("query", "scalar"):
+            original = getattr(Store, method)
+
+            def timed(store, *args, _original=original, **kwargs):
+                started = time.perf_counter()
+                try:
+                    return _original(store, *args, **kwargs)
+                finally:
+                    self.seconds[self.caller()].append(time.perf_counter() - started)
+
+            setattr(Store, method, timed)
+
+    @staticmethod
+    def caller() -> str:
+        frame = sys._getframe(2)
+        while frame and frame.f_code.co_filename.endswith(("store.py", "page_bench.py")):
+            frame = frame.f_back
+        if frame is None:
+            return "?"
+        module = Path(frame.f_code.co_filename).stem
+        return f"{module}.{frame.f_code.co_name}"
+
+    def summary(self) -> dict[str, dict]:
+        """Per caller: calls, p50, p95 and max in ms, slowest first."""
+        rows = {}
+        for name, times in self.seconds.items():
+            times = sorted(times)
+            p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
+            rows[name] = {"calls": len(times), "p50_ms": round(statistics.median(times) * 1000, 1),
+                          "p95_ms": round(p95 * 1000, 1), "max_ms": round(times[-1] * 1000, 1)}
+        return dict(sorted(rows.items(), key=lambda item: -item[1]["p95_ms"]))
+
+
 def render(at, name: str) -> float:
     started = time.perf_counter()
     at.run()
@@ -201,13 +243,14 @@ def main() -> int:
         imports = time.perf_counter() - started
         rss_before, _ = memory_mb()
         log = CallLog(ui)
+        queries = QueryLog()
         results = {name: bench_page(name, path, query, args.repeat, log) for name, path, query in pages}
         rss, peak = memory_mb()
         posts = ui.store().scalar("SELECT count(*) FROM posts")
         next_minute = overview_next_minute(log) if args.next_minute else None
     report = {"posts": posts, "repeat": args.repeat, "seed_s": round(seeded, 1), "imports_ms": round(imports * 1000),
               "rss_before_pages_mb": round(rss_before), "pages": results, "rss_mb": round(rss),
-              "peak_rss_mb": round(peak), "next_minute": next_minute}
+              "peak_rss_mb": round(peak), "next_minute": next_minute, "queries": queries.summary()}
     if args.json:
         print(json.dumps(report, ensure_ascii=False))
         return 0
@@ -226,6 +269,10 @@ def main() -> int:
         calls = ", ".join(f"{n} {ms:.0f} ms" for n, ms in next_minute["missed_calls_ms"].items())
         print(f"page overview after the minute turns  {next_minute['ms']:.1f} ms (recomputed: {calls or 'nothing'})")
     print(f"app RSS {rss:.0f} MB (peak {peak:.0f} MB)")
+    print("every SQL statement the renders ran, by the function that ran it (target p95 ≤ 150 ms):")
+    for name, q in report["queries"].items():
+        print(f"    {name:40} {q['calls']:4} calls  p50 {q['p50_ms']:7.1f}  p95 {q['p95_ms']:7.1f}  "
+              f"max {q['max_ms']:7.1f} ms")
     return 0
 
 
