@@ -77,6 +77,12 @@ def main() -> int:
         rows += [(f"page: {name} warm p50", f"{page['warm_p50_ms']} ms (cold {page['cold_ms']} ms, "
                   f"max {page['warm_max_ms']} ms)") for name, page in pages["pages"].items()]
         rows.append(("app RSS after all pages", f"{pages['rss_mb']} MB (peak {pages['peak_rss_mb']} MB)"))
+        statements = pages["queries"]  # every SQL statement the renders ran, by caller, slowest p95 first
+        over = [name for name, q in statements.items() if q["p95_ms"] > 150]
+        rows.append(("page SQL: callers over 150 ms p95", f"{len(over)} of {len(statements)}" +
+                     (f" ({', '.join(over)})" if over else "")))
+        rows += [(f"page SQL: {name}", f"{q['calls']} calls, p50 {q['p50_ms']} ms, p95 {q['p95_ms']} ms")
+                 for name, q in list(statements.items())[:5]]
     width = max(len(name) for name, _ in rows)
     for name, value in rows:
         print(f"{name:{width}}  {value}")
