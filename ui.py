@@ -27,15 +27,8 @@ def _open_store(path: str) -> Store:
     return Store(path, memory_limit=config.dashboard_memory_limit())
 
 
-def _store() -> Store:
-    return _open_store(str(config.resolve_db_path(_db_argument())))
-
-
 def store() -> Store:
-    """The store, for a page's own reads and writes. A page may write through it, so the data version this
-    run remembered (see cached) is dropped: the next cached call reads it afresh and sees the write."""
-    _forget_data_version()
-    return _store()
+    return _open_store(str(config.resolve_db_path(_db_argument())))
 
 
 def _oidc_configured() -> bool:
@@ -87,7 +80,7 @@ def allowed(action: str) -> bool:
 
 def open_store_or_stop() -> Store:
     try:
-        return _store()
+        return store()
     except DatabaseLocked:
         st.error("数据库正被其他进程（如命令行导入）占用，请稍后刷新页面。")
         st.stop()
@@ -96,7 +89,7 @@ def open_store_or_stop() -> Store:
 def sync() -> None:
     """Import batches that other processes queued while we held the file; say so when any landed.
     app.py calls this first in every script run, so it also starts the run's data version afresh."""
-    _forget_data_version()
+    st.session_state.pop(_DATA_VERSION, None)
     owner = open_store_or_stop()
     for summary in ingest.drain_inbox(owner, config.inbox_dir(owner.path)):
         st.toast(f"已导入排队文件 {summary.file}：新增 {summary.inserted} 条，重复 {summary.duplicates} 条，"
@@ -106,25 +99,22 @@ def sync() -> None:
 _DATA_VERSION = "_data_version"
 
 
-def _forget_data_version() -> None:
-    st.session_state.pop(_DATA_VERSION, None)
-
-
 def _data_version(owner: Store) -> str:
     """The store's data version, read once per script run rather than per cached call (it is 8 subqueries,
-    12–29 ms, and a page makes many calls). It is forgotten at the start of every run (sync) and whenever a
-    page takes the store (store()), the only way pages write; so a write earlier in a run (an import, an
-    incident event, an alert evaluation) is seen by every cached call after it, even without st.rerun.
-    A change by another process shows from the next run on, as it would have mid-run at best before."""
-    version = st.session_state.get(_DATA_VERSION)
-    if version is None:
-        version = st.session_state[_DATA_VERSION] = owner.data_version()
+    12–29 ms, and a page makes many calls), and again whenever a write has been committed through the store
+    since: this process owns the file, so every write goes through it, and a write earlier in a run (an
+    import, an incident event, an alert evaluation) is seen by every cached call after it, even without
+    st.rerun."""
+    commits, version = st.session_state.get(_DATA_VERSION, (None, None))
+    if commits != owner.commits:
+        version = owner.data_version()
+        st.session_state[_DATA_VERSION] = (owner.commits, version)
     return version
 
 
 def cached(fn: Callable, *args, **kwargs):
     """Call an analysis function on the store, cached on its name, its arguments and the data version."""
-    owner = _store()
+    owner = store()
     key = f"{fn.__module__}.{fn.__qualname__}"
     return _cached_call(fn, key, str(owner.path), _data_version(owner), args, tuple(sorted(kwargs.items())))
 

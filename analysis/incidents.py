@@ -552,7 +552,7 @@ def _status(history: list[str]) -> str:
 
 def deadline_table(store: Store, listed: pd.DataFrame | None = None) -> pd.DataFrame:
     """Every deadline of every incident not archived, read once (see clocks_at). Pass `listed` (list_incidents)
-    when you already have it: listing scans the posts."""
+    when you already have it, rather than listing twice."""
     incidents = list_incidents(store) if listed is None else listed
     all_events = store.query("SELECT incident_id, step, occurred_at FROM incident_events")
     parts = []

@@ -233,6 +233,7 @@ class Store:
                 raise DatabaseLocked(f"database {self.path} is in use by another process") from exc
             raise
         self._write_lock = threading.Lock()
+        self.commits = 0  # writes committed through this Store: a cheap "has anything changed" for callers
         self._conn.execute(f"SET TimeZone = '{TIMEZONE}'")
         if memory_limit:
             self._conn.execute(f"SET memory_limit = '{_sql_literal(memory_limit)}'")  # SET takes no parameters
@@ -472,3 +473,4 @@ class Store:
             self._conn.execute("ROLLBACK")
             raise
         self._conn.execute("COMMIT")
+        self.commits += 1
