@@ -98,7 +98,7 @@ def _period_totals(store: Store, f: Filters) -> dict:
             FROM posts WHERE {where}""",
         params,
     )
-    return _with_derived(frame).iloc[0].to_dict()
+    return _with_derived(frame).to_dict("records")[0]  # per column, so counts stay integers (a row would be floats)
 
 
 def headline(store: Store, f: Filters) -> Headline:

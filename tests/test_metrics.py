@@ -63,6 +63,8 @@ def test_headline_counts_splits_and_change_vs_previous_period(store):
     now = head.current
     assert (now["posts"], now["originals"], now["reposts"], now["comments"]) == (4, 2, 1, 1)
     assert (now["negative"], now["positive"], now["authors"], now["sites"], now["channels"]) == (2, 1, 3, 3, 3)
+    counts = ("posts", "originals", "reposts", "comments", "negative", "authors", "sites")
+    assert all(isinstance(now[key], int) for key in counts), "counts are shown as 1,227, not 1,227.0"
     assert now["negative_ratio"] == 0.5
     assert now["heat"] == pytest.approx(283.757, abs=1e-3)
     assert head.previous["posts"] == 2 and head.previous["negative_ratio"] == 0.5

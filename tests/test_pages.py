@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
@@ -107,6 +109,11 @@ def test_topic_page_keyword_posts_and_cascade(app_db):
     assert all("食堂" in (row.text + str(row.title)) for row in at.dataframe[0].value.itertuples())
     shown = metric_values(at)
     assert shown["规模"] == f"{len(tree):,}" and int(shown["深度"]) >= 5
+    scoped = dataclasses.replace(latest_filters(app_db), topics=("食品药品",))
+    with Store(app_db) as store:
+        now = metrics.headline(store, scoped).current
+    assert [shown[k] for k in ("原创", "转发", "评论 / 跟帖", "覆盖站点")] == [
+        f"{now[k]:,}" for k in ("originals", "reposts", "comments", "sites")]  # whole numbers, not 1,227.0
 
 
 def test_incident_page_records_events_and_refuses_bad_ones(app_db):
