@@ -28,7 +28,7 @@ demo: $(VENV)/.installed
 
 run: $(VENV)/.installed $(DB)
 	@echo "舆情态势监测: open http://localhost:$(PORT) (Ctrl+C to stop)"
-	OPINION_DB=$(DB) $(PY) -m streamlit run app.py --server.port $(PORT) --server.headless true
+	$(PY) -m analysis serve --db $(DB) --port $(PORT)
 
 # pytest exits 5 when it collected no test: that is a broken suite, not a pass, so it fails loudly here.
 test: $(VENV)/.installed-dev

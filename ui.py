@@ -6,11 +6,12 @@ import datetime as dt
 import sys
 from collections.abc import Callable
 
+import pandas as pd
 import streamlit as st
 
 from analysis import access, config, ingest, metrics
 from analysis.filters import Filters
-from analysis.store import DatabaseLocked, Store
+from analysis.store import DatabaseLocked, Store, owner_of
 
 LIST_PARAMS = ("channel", "topic", "region")
 
@@ -23,8 +24,9 @@ def _db_argument() -> str | None:
 @st.cache_resource(show_spinner=False)
 def _open_store(path: str) -> Store:
     """The dashboard process owns the database file for its lifetime (DuckDB allows one writer). Its buffer pool
-    is capped (config.DASHBOARD_MEMORY_LIMIT): pages are served from st.cache_data, not from DuckDB's cache."""
-    return Store(path, memory_limit=config.dashboard_memory_limit())
+    is capped (config.DASHBOARD_MEMORY_LIMIT): pages are served from st.cache_data, not from DuckDB's cache.
+    Under `python -m analysis serve` the service already owns the file: the pages share its Store."""
+    return owner_of(path) or Store(path, memory_limit=config.dashboard_memory_limit())
 
 
 def store() -> Store:
@@ -216,6 +218,13 @@ def overdue_red(row) -> list[str]:
 
 def fmt_count(value) -> str:
     return f"{int(value):,}"
+
+
+def fmt_time(value) -> str:
+    """A moment as 月-日 时:分 in Shanghai time; empty as —."""
+    if value is None or (not isinstance(value, str) and value != value):
+        return "—"
+    return f"{pd.Timestamp(value).tz_convert(config.TIMEZONE):%m-%d %H:%M}"
 
 
 def fmt_pct(value) -> str:

@@ -32,6 +32,8 @@ def cmd_ingest(argv: list[str]) -> int:
         print(f"[{number}/{len(args.files)}] {path}", file=sys.stderr)
         summaries.extend(ingest.ingest_files([path], db_path, args.channel, args.workers))
     total = ingest.totals(summaries)
+    if total["queued"]:
+        _ask_service_to_import(db_path)
     if args.json:
         print(json.dumps({"db": str(db_path), "files": [s.as_dict() for s in summaries], "total": total},
                          ensure_ascii=False))
@@ -46,6 +48,17 @@ def cmd_ingest(argv: list[str]) -> int:
                   f"quarantined={s.quarantined}{queued} layout={s.layout} reasons={s.reasons}")
         print("total: " + " ".join(f"{k}={v}" for k, v in total.items()))
     return 1 if total["failed_files"] else 0
+
+
+def _ask_service_to_import(db_path: Path) -> None:
+    """Queued because the service holds the file: ask it for a tick now rather than at its next interval."""
+    from analysis import api
+
+    try:
+        api.call(db_path, "POST", "/api/tick", {}, timeout=5)
+        print("the service holding the database imports the queued batch on its next tick (now)", file=sys.stderr)
+    except (api.ServiceUnavailable, RuntimeError):
+        pass
 
 
 def cmd_demo(argv: list[str]) -> int:
@@ -75,21 +88,23 @@ def cmd_demo(argv: list[str]) -> int:
 
 
 def cmd_export_parquet(argv: list[str]) -> int:
-    from analysis.store import Store
+    from analysis.store import open_store
 
     parser = argparse.ArgumentParser(prog="python -m analysis export-parquet",
                                      description="Export posts as a day-partitioned Parquet dataset.")
     parser.add_argument("directory", type=Path)
     _db_argument(parser)
     args = parser.parse_args(argv)
-    with Store(config.resolve_db_path(args.db), read_only=True) as store:
+    with open_store(config.resolve_db_path(args.db), read_only=True) as store:
         count = store.export_parquet(args.directory)
     print(f"exported {count} posts to {args.directory} (partitioned by day=YYYY-MM-DD)")
     return 0
 
 
 def _print_json(payload) -> None:
-    print(json.dumps(payload, ensure_ascii=False, default=str))
+    from analysis import cli
+
+    cli.print_json(payload)
 
 
 def cmd_spikes(argv: list[str]) -> int:
@@ -97,7 +112,7 @@ def cmd_spikes(argv: list[str]) -> int:
 
     from analysis import metrics, spikes
     from analysis.filters import Filters
-    from analysis.store import Store
+    from analysis.store import open_store
 
     parser = argparse.ArgumentParser(prog="python -m analysis spikes",
                                      description="Bursts per topic/channel against their own baseline.")
@@ -108,7 +123,7 @@ def cmd_spikes(argv: list[str]) -> int:
     parser.add_argument("--until", type=dt.date.fromisoformat, help="last day (default: newest day with posts)")
     parser.add_argument("--json", action="store_true", help="one JSON object per spike and line")
     args = parser.parse_args(argv)
-    with Store(config.resolve_db_path(args.db)) as store:
+    with open_store(config.resolve_db_path(args.db)) as store:
         until = args.until or metrics.latest_day(store) or dt.date.today()
         since = args.since or until - dt.timedelta(days=29)
         found = spikes.detect_spikes(metrics.hourly_series(store, Filters(since, until), args.by), grain=args.grain)
@@ -126,7 +141,7 @@ def cmd_incidents(argv: list[str]) -> int:
     import pandas as pd
 
     from analysis import incidents
-    from analysis.store import Store
+    from analysis.store import open_store
 
     parser = argparse.ArgumentParser(prog="python -m analysis incidents", description="The incident workflow.")
     _db_argument(parser)
@@ -147,7 +162,7 @@ def cmd_incidents(argv: list[str]) -> int:
     grade.add_argument("--reason", default="")
     grade.add_argument("--by", default="cli")
     args = parser.parse_args(argv)
-    with Store(config.resolve_db_path(args.db)) as store:
+    with open_store(config.resolve_db_path(args.db)) as store:
         try:
             if args.action == "list":
                 listed = incidents.list_incidents(store)
@@ -223,10 +238,42 @@ VERBS = {
     "users": _delegate("analysis.access", "cli_users"),
     "brief": _delegate("analysis.briefing", "cli_brief"),
     "export": _delegate("analysis.briefing", "cli_export"),
+    "serve": _delegate("analysis.service", "cli_serve"),
+    "status": _delegate("analysis.service", "cli_status"),
+    "settings": _delegate("analysis.settings", "cli_settings"),
 }
+# Verbs never run inside the service on a forwarded request: they need no database, or must not touch a live one.
+LOCAL_ONLY = frozenset({"demo", "serve", "users", "score"})
+# Options whose value is a path: made absolute before a verb is forwarded, since the service has another cwd.
+PATH_OPTIONS = frozenset({"--db", "--out", "--rules", "--lake"})
 
 
-def main(argv: list[str] | None = None) -> int:
+def _db_of(argv: list[str]) -> Path:
+    for number, token in enumerate(argv):
+        if token == "--db" and number + 1 < len(argv):
+            return config.resolve_db_path(argv[number + 1])
+        if token.startswith("--db="):
+            return config.resolve_db_path(token.split("=", 1)[1])
+    return config.resolve_db_path(None)
+
+
+def _absolute_paths(argv: list[str]) -> list[str]:
+    """Paths as this process sees them: the service resolves relative paths against its own directory."""
+    out, previous = [], ""
+    for token in argv:
+        if "=" in token and token.split("=", 1)[0] in PATH_OPTIONS:
+            name, value = token.split("=", 1)
+            token = f"{name}={Path(value).expanduser().resolve()}"
+        elif previous in PATH_OPTIONS or (not token.startswith("-") and Path(token).exists()):
+            token = str(Path(token).expanduser().resolve())
+        out.append(token)
+        previous = token
+    return out
+
+
+def main(argv: list[str] | None = None, forwarded: bool = False) -> int:
+    """Run a verb. When another process holds the database and it is the service, the verb runs there instead
+    (analysis.api): the same output and exit code as if it had run here."""
     argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if not argv or argv[0] not in VERBS:
@@ -236,7 +283,14 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return VERBS[argv[0]](argv[1:])
-    except DatabaseLocked as exc:  # the dashboard (or another command) owns the file right now
+    except DatabaseLocked as exc:  # the service (or another command) owns the file right now
+        if not forwarded and argv[0] not in LOCAL_ONLY:
+            from analysis import api
+
+            try:
+                return api.forward(_db_of(argv), _absolute_paths(argv))
+            except api.ServiceUnavailable:
+                pass  # not the service: another command holds the file for a moment
         print(f"数据库正被其他进程占用，请稍后重试（{exc}）", file=sys.stderr)
         return 3
 

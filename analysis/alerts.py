@@ -32,7 +32,7 @@ from analysis import sensitive
 from analysis.config import TIMEZONE
 from analysis.metrics import heat_index, wilson_interval
 from analysis.spikes import HOURLY, spike_scores
-from analysis.store import Store
+from analysis.store import Store, open_store
 
 log = logging.getLogger(__name__)
 
@@ -1395,43 +1395,43 @@ def _print_table(frame: pd.DataFrame, columns: list[str]) -> None:
 
 def cli_alerts(argv: list[str]) -> int:
     """`python -m analysis alerts backtest|run|list|ack|close|rules ...`"""
-    from analysis import config, delivery
+    from analysis import cli, delivery
 
+    common = cli.common_options()
     parser = argparse.ArgumentParser(
-        prog="python -m analysis alerts", description="预警规则、运行、回测与处置"
+        prog="python -m analysis alerts", description="预警规则、运行、回测与处置", parents=[common]
     )
     sub = parser.add_subparsers(dest="action", required=True)
 
-    def with_db(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        p.add_argument("--db", help=f"database file (default ${config.DB_ENV_VAR} or data/opinion.duckdb)")
-        p.add_argument("--json", action="store_true", help="print JSON (UTF-8, not escaped)")
-        return p
+    def add(name: str, help: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help, parents=[common])
 
-    bt = with_db(sub.add_parser("backtest", help="replay rules over history without writing"))
+    bt = add("backtest", "replay rules over history without writing")
     bt.add_argument("--from", dest="start", required=True, help="YYYY-MM-DD (first day)")
     bt.add_argument("--to", dest="end", required=True, help="YYYY-MM-DD (last day, inclusive)")
     bt.add_argument("--step-minutes", type=int, default=60)
     group = bt.add_mutually_exclusive_group()
     group.add_argument("--rule", action="append", help="rule id stored in the database (repeatable)")
     group.add_argument("--rules", type=Path, help="JSON file with a list of rules")
-    rn = with_db(sub.add_parser("run", help="evaluate enabled rules now and store new alerts"))
+    rn = add("run", "evaluate enabled rules now and store new alerts")
     rn.add_argument("--now", help="ISO time (default: the clock), naive = Asia/Shanghai")
     rn.add_argument("--by", default="system")
     rn.add_argument("--deliver", action="store_true", help="send new alerts to the configured targets")
-    ls = with_db(sub.add_parser("list", help="list alerts"))
+    ls = add("list", "list alerts")
     ls.add_argument("--state", choices=list(STATES))
     ls.add_argument("--rule")
     ls.add_argument("--since")
     for name in ("ack", "close"):
-        p = with_db(sub.add_parser(name, help=f"{name} an alert"))
+        p = add(name, f"{name} an alert")
         p.add_argument("alert_id", type=int)
         p.add_argument("--by", default="cli")
         p.add_argument("--note")
-    rl = with_db(sub.add_parser("rules", help="list rules"))
+    rl = add("rules", "list rules")
     rl.add_argument("--install-defaults", action="store_true", help="add the missing default rules")
     args = parser.parse_args(argv)
+    args.json = cli.wants_json(args)
 
-    with Store(config.resolve_db_path(args.db)) as store:
+    with open_store(cli.db_path(args)) as store:
         if args.action == "backtest":
             if args.rules:
                 try:
@@ -1455,8 +1455,7 @@ def cli_alerts(argv: list[str]) -> int:
                 print(str(exc), file=sys.stderr)
                 return 2
             if args.json:
-                records = result.assign(fired_at=result["fired_at"].map(lambda t: t.isoformat()))
-                print(json.dumps(records.to_dict("records"), ensure_ascii=False))
+                cli.print_json(result)
             else:
                 counts = result.groupby("rule_name").size() if not result.empty else pd.Series(dtype=int)
                 for rule in rules:
@@ -1473,17 +1472,8 @@ def cli_alerts(argv: list[str]) -> int:
             for line in errors:
                 print(line, file=sys.stderr)
             if args.json:
-                print(
-                    json.dumps(
-                        {
-                            "new": [a.as_dict() for a in new],
-                            "errors": errors,
-                            "delivery": [r.as_dict() for r in results],
-                        },
-                        ensure_ascii=False,
-                        default=str,
-                    )
-                )
+                cli.print_json({"new": [a.as_dict() for a in new], "errors": errors,
+                                "delivery": [r.as_dict() for r in results]})
             else:
                 print(f"新预警 {len(new)} 条")
                 for a in new:
@@ -1500,8 +1490,7 @@ def cli_alerts(argv: list[str]) -> int:
                 print(str(exc), file=sys.stderr)
                 return 2
             if args.json:
-                out = frame.astype({"fired_at": str, "window_start": str, "window_end": str, "state_at": str})
-                print(json.dumps(out.to_dict("records"), ensure_ascii=False, default=str))
+                cli.print_json(frame)
             else:
                 _print_table(
                     frame.assign(fired_at=frame["fired_at"].astype(str).str[:16]),
@@ -1520,7 +1509,7 @@ def cli_alerts(argv: list[str]) -> int:
             print(f"已添加默认规则 {install_default_rules(store, 'cli')} 条", file=sys.stderr)
         rules = load_rules(store)
         if args.json:
-            print(json.dumps([r.to_dict() for r in rules], ensure_ascii=False))
+            cli.print_json([r.to_dict() for r in rules])
         else:
             for r in rules:
                 print(

@@ -38,7 +38,7 @@ from analysis import cascades, charts, config, incidents, metrics
 from analysis.config import TIMEZONE
 from analysis.exports import CONTROL_CHARS, safe_frame
 from analysis.filters import Filters
-from analysis.store import DatabaseLocked, Store
+from analysis.store import Store, open_store
 
 CHROMIUM_ENV_VAR = "OPINION_CHROMIUM"
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
@@ -1329,11 +1329,11 @@ def _progress_line(message: str) -> None:
     print(f"… {message}", file=sys.stderr, flush=True)
 
 
-def _open_store(db: str | None) -> Store:
+def _open_store(db: str | None):
     path = config.resolve_db_path(db)
     if not path.exists():
         raise FileNotFoundError(f"数据库不存在：{path}")
-    return Store(path, read_only=True)
+    return open_store(path, read_only=True)
 
 
 def cli_brief(argv: list[str]) -> int:
@@ -1358,7 +1358,7 @@ def cli_brief(argv: list[str]) -> int:
             briefing = build(store, args.kind, date=args.date, week=args.week, month=args.month,
                              incident_id=args.incident_id, unit=args.unit, progress=_progress_line)
         written = write(briefing, Path(args.out), formats, progress=_progress_line, charts=not args.no_charts)
-    except (ValueError, FileNotFoundError, DatabaseLocked) as exc:
+    except (ValueError, FileNotFoundError) as exc:  # DatabaseLocked: main() runs the verb in the service
         print(f"错误：{exc}", file=sys.stderr)
         return 1
     for warning in briefing.warnings:
@@ -1398,7 +1398,7 @@ def cli_export(argv: list[str]) -> int:
                 raise ValueError("开始日期不能晚于结束日期")
             _progress_line(f"导出台账 {start} 至 {end}")
             written = export_ledger(store, start, end, Path(args.out), formats)
-    except (ValueError, FileNotFoundError, DatabaseLocked) as exc:
+    except (ValueError, FileNotFoundError) as exc:  # DatabaseLocked: main() runs the verb in the service
         print(f"错误：{exc}", file=sys.stderr)
         return 1
     for path in written:

@@ -34,7 +34,7 @@ import pyarrow.parquet as pq
 
 from analysis import config, ingest, layouts, sentiment, text, topics
 from analysis.ingest import FileSummary, RawTable, UnreadableFile
-from analysis.store import BatchRecord, DatabaseLocked, Store
+from analysis.store import BatchRecord, DatabaseLocked, open_store
 
 log = logging.getLogger(__name__)
 
@@ -283,7 +283,7 @@ def ingest_big_file(path: Path, db_path: Path, channel: str | None = None, worke
         return FileSummary(file=path.name, status="failed", error=f"cannot import file: {exc!r}",
                            error_zh="导入失败：文件内容无法处理，未写入任何数据（详情见日志）")
     try:
-        with Store(db_path, memory_limit=WRITE_MEMORY_LIMIT) as owned:
+        with open_store(db_path, memory_limit=WRITE_MEMORY_LIMIT) as owned:
             ingest.drain_inbox(owned, inbox)  # our parts have no manifest yet: drain leaves them alone
             summary = ingest.write_staged(owned, record, stem)
     except DatabaseLocked:

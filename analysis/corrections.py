@@ -11,7 +11,7 @@ import pandas as pd
 from analysis import sentiment, text
 from analysis.config import SENTIMENT_LABELS
 from analysis.filters import Filters
-from analysis.store import Store
+from analysis.store import Store, open_store
 
 
 def correct(store: Store, post_id: str, label: str, actor: str, note: str | None = None) -> None:
@@ -111,7 +111,7 @@ def cli_retrain(argv: list[str]) -> int:
     parser.add_argument("--sample", type=int, help="train on a sample (quick checks; never with --apply)")
     args = parser.parse_args(argv)
     db_path = config.resolve_db_path(args.db)
-    with Store(db_path, read_only=not args.apply) as store:
+    with open_store(db_path, read_only=not args.apply) as store:
         corrected = latest_corrections(store)
     with tempfile.TemporaryDirectory(prefix="retrain-") as tmp:
         extra, candidate = Path(tmp) / "corrections.csv", Path(tmp) / "candidate.npz"
@@ -136,7 +136,7 @@ def cli_retrain(argv: list[str]) -> int:
         if args.apply and not_worse and not args.sample:
             sentiment.DOMAIN_MODEL_PATH.write_bytes(candidate.read_bytes())
             sentiment.domain_model.cache_clear()
-            with Store(db_path) as store:
+            with open_store(db_path) as store:
                 report["rescored"] = rescore(store, "domain")
         report["applied"] = bool(args.apply and not_worse and not args.sample)
     print(jsonlib.dumps(report, ensure_ascii=False))

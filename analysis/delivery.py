@@ -30,6 +30,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
+from pathlib import Path
 
 import pandas as pd
 
@@ -127,14 +128,21 @@ def load_targets(store) -> list[dict]:
     return targets if isinstance(targets, list) else []
 
 
+def redact(targets: list[dict]) -> list[dict]:
+    """Targets as they may be shown or logged: secrets, passwords and robot URLs (which embed the key) masked."""
+    return [{k: ("***" if k in ("password", "secret", "url") else v) for k, v in t.items()} for t in targets]
+
+
+def redacted_targets(store) -> list[dict]:
+    return redact(load_targets(store))
+
+
 def save_targets(store, targets: list[dict], actor: str) -> None:
     """Validate and store the targets; secrets are kept out of the audit log."""
     errors = [f"第{i + 1}个目标：{e}" for i, t in enumerate(targets) for e in validate_target(t)]
     if errors:
         raise ValueError("；".join(errors))
-    redacted = [
-        {k: ("***" if k in ("password", "secret", "url") else v) for k, v in t.items()} for t in targets
-    ]
+    redacted = redact(targets)
     store.execute(
         [
             (
@@ -280,7 +288,7 @@ def _robot_error(body: bytes) -> str | None:
     return None
 
 
-def _label(target: dict) -> str:
+def target_label(target: dict) -> str:
     if target.get("name"):
         return str(target["name"])
     if target.get("type") == "email":
@@ -293,7 +301,7 @@ def send_webhook(
     target: dict, alerts: Sequence, timeout: float = DEFAULT_TIMEOUT, retries: int = 1
 ) -> DeliveryResult:
     """POST the robot's JSON; one retry on a network error or HTTP 5xx, none on a robot's refusal."""
-    label, kind = _label(target), target.get("type", "?")
+    label, kind = target_label(target), target.get("type", "?")
     body = json.dumps(webhook_payload(target, alerts), ensure_ascii=False).encode("utf-8")
     url = _dingtalk_url(target) if kind == "dingtalk" else target["url"]
     status, error, attempts = None, "", 0
@@ -323,14 +331,33 @@ def send_webhook(
 
 
 def email_message(target: dict, alerts: Sequence) -> EmailMessage:
+    body = plain_text(alerts) + "\n\n——本邮件由舆情监测系统自动发送，请勿直接回复。"
+    return _message(target, subject_line(alerts), body)
+
+
+def document_message(target: dict, subject: str, body: str, attachments: Sequence[Path]) -> EmailMessage:
+    """A scheduled briefing as mail: the files attached (DOCX/PDF/HTML), the body plain text."""
+    message = _message(target, _plain(subject), body + "\n\n——本邮件由舆情监测系统自动发送，请勿直接回复。")
+    for path in attachments:
+        kind = _ATTACHMENT_TYPES.get(path.suffix.lower(), ("application", "octet-stream"))
+        message.add_attachment(path.read_bytes(), maintype=kind[0], subtype=kind[1], filename=path.name)
+    return message
+
+
+_ATTACHMENT_TYPES = {
+    ".docx": ("application", "vnd.openxmlformats-officedocument.wordprocessingml.document"),
+    ".pdf": ("application", "pdf"), ".html": ("text", "html"), ".png": ("image", "png"),
+}
+
+
+def _message(target: dict, subject: str, body: str) -> EmailMessage:
     message = EmailMessage()
-    message["Subject"] = subject_line(alerts)
+    message["Subject"] = subject
     message["From"] = target["from"]
     to = target["to"]
     message["To"] = ", ".join(to) if isinstance(to, list) else to
     message["Date"] = formatdate(localtime=True)
     message["Message-ID"] = make_msgid(domain=str(target["from"]).rsplit("@", 1)[-1] or "localhost")
-    body = plain_text(alerts) + "\n\n——本邮件由舆情监测系统自动发送，请勿直接回复。"
     message.set_content(body, charset="utf-8")
     return message
 
@@ -338,7 +365,14 @@ def email_message(target: dict, alerts: Sequence) -> EmailMessage:
 def send_email(
     target: dict, alerts: Sequence, timeout: float = DEFAULT_TIMEOUT, retries: int = 1
 ) -> DeliveryResult:
-    label = _label(target)
+    return send_message(target, email_message(target, alerts), timeout, retries)
+
+
+def send_message(
+    target: dict, message: EmailMessage, timeout: float = DEFAULT_TIMEOUT, retries: int = 1
+) -> DeliveryResult:
+    """Send one prepared message through the target's SMTP server; one retry on a temporary failure."""
+    label = target_label(target)
     error, attempts = "", 0
     for attempt in range(1, retries + 2):
         attempts = attempt
@@ -351,7 +385,7 @@ def send_email(
                     smtp.starttls()
                 if target.get("username"):
                     smtp.login(target["username"], target.get("password", ""))
-                smtp.send_message(email_message(target, alerts))
+                smtp.send_message(message)
             return DeliveryResult(label, "email", True, attempts)
         except smtplib.SMTPResponseException as exc:
             error = f"SMTP {exc.smtp_code} {exc.smtp_error!r}"
@@ -379,7 +413,7 @@ def deliver(
         if problems:
             results.append(
                 DeliveryResult(
-                    _label(target) if isinstance(target, dict) else "?",
+                    target_label(target) if isinstance(target, dict) else "?",
                     str(target.get("type") if isinstance(target, dict) else "?"),
                     False,
                     0,
@@ -394,6 +428,6 @@ def deliver(
             else:
                 results.append(send_webhook(target, alerts, timeout))
         except Exception as exc:  # a bug here must not break alert evaluation
-            log.exception("delivery to %s crashed", _label(target))
-            results.append(DeliveryResult(_label(target), target["type"], False, 0, None, f"内部错误：{exc}"))
+            log.exception("delivery to %s crashed", target_label(target))
+            results.append(DeliveryResult(target_label(target), target["type"], False, 0, None, f"内部错误：{exc}"))
     return results

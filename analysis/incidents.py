@@ -569,7 +569,7 @@ def deadline_table(store: Store, listed: pd.DataFrame | None = None) -> pd.DataF
 def clocks_at(table: pd.DataFrame, now: pd.Timestamp) -> pd.DataFrame:
     """The deadlines open at `now` (started, not yet met): minutes left, negative when overdue."""
     running = table[(table["anchor_at"] <= now) & (table["done_at"].isna() | (table["done_at"] > now))]
-    left = (running["hard_due_at"] - now).dt.total_seconds() / 60
+    left = (pd.to_datetime(running["hard_due_at"], utc=True) - now).dt.total_seconds() / 60  # typed even when empty
     return pd.DataFrame({"incident_id": running["incident_id"], "title": running["title"], "grade": running["grade"],
                          "step": running["step"], "label": running["label"], "deadline_at": running["hard_due_at"],
                          "minutes_left": left, "is_overdue": left < 0}).reset_index(drop=True)
@@ -605,8 +605,12 @@ def hourly_counts(posts: pd.DataFrame) -> pd.DataFrame:
 def escalate_overdue(store: Store, now: pd.Timestamp | None = None, actor: str = "system") -> int:
     """Record one 督办/催办 event per overdue deadline (idempotent: the note names the deadline)."""
     now = pd.Timestamp(now) if now is not None else _now()
-    clocks = deadline_clocks(store, now)
-    overdue = clocks[clocks["is_overdue"]]
+    listed = list_incidents(store, now)
+    clocks = deadline_clocks(store, now, listed)
+    # A closed incident's review deadline can run late too, but 督办 belongs to open handling: the lifecycle
+    # refuses it after 办结 (the deadline alert rule still reports it).
+    handling = set(listed.loc[listed["status"].isin(["处置中", "重新打开"]), "incident_id"])
+    overdue = clocks[clocks["is_overdue"] & clocks["incident_id"].isin(handling)]
     count = 0
     for clock in overdue.itertuples():
         note = f"逾期督办：{clock.label}"

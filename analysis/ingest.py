@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from analysis import config, exports, layouts, sentiment, settings, text, topics
-from analysis.store import POST_COLUMNS, BatchRecord, DatabaseLocked, Store
+from analysis.store import POST_COLUMNS, BatchRecord, DatabaseLocked, Store, open_store
 
 log = logging.getLogger(__name__)
 
@@ -909,7 +909,7 @@ def ingest_bytes(data: bytes, name: str, db_path: Path, channel: str | None = No
     try:
         if store is not None:
             return write_prepared(store, batch)
-        with Store(db_path) as owned:
+        with open_store(db_path) as owned:
             drain_inbox(owned, config.inbox_dir(db_path))
             return write_prepared(owned, batch)
     except DatabaseLocked:

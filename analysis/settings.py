@@ -179,6 +179,52 @@ def _check_targets(value) -> list[str]:
 
 TARGETS_KEY = delivery.SETTINGS_KEY
 
+# The always-on service (python -m analysis serve): how often it ticks, where crawler exports are dropped, when the
+# scheduled briefings are written. Times are Asia/Shanghai; paths are relative to the database file's folder.
+SERVICE_DEFAULTS: dict[str, Any] = {
+    "tick_seconds": 300, "incoming_dir": "incoming", "settle_seconds": 10, "briefings_dir": "briefings",
+    "daily_brief_at": "17:30", "weekly_brief_at": "08:00", "brief_formats": ["docx", "pdf"],
+    "mail_briefings": False,
+}
+SERVICE_FIELDS: dict[str, str] = {
+    "tick_seconds": "巡检间隔（秒，30–3600）", "incoming_dir": "监视文件夹（相对数据库所在目录）",
+    "settle_seconds": "文件静置秒数（写入完成判定，0–600）", "briefings_dir": "定时简报目录（相对数据库所在目录）",
+    "daily_brief_at": "舆情日志生成时间（HH:MM，每天）", "weekly_brief_at": "周报生成时间（HH:MM，每周一，上一完整周）",
+    "brief_formats": "定时简报格式（docx/pdf/html）", "mail_briefings": "定时简报发送至邮件目标（true/false）",
+}
+
+
+def _is_clock(value) -> bool:
+    try:
+        dt.time.fromisoformat(value)
+        return isinstance(value, str) and len(value) == 5
+    except (TypeError, ValueError):
+        return False
+
+
+def _check_service(value) -> list[str]:
+    if not isinstance(value, dict):
+        return ["服务设置必须是对象（字段见说明）"]
+    errors = [f"服务设置：未知字段“{k}”" for k in value if k not in SERVICE_DEFAULTS]
+    merged = {**SERVICE_DEFAULTS, **value}
+    for key, (low, high) in {"tick_seconds": (30, 3600), "settle_seconds": (0, 600)}.items():
+        v = merged[key]
+        if not (_is_number(v) and float(v).is_integer() and low <= v <= high):
+            errors.append(f"服务设置：{SERVICE_FIELDS[key]}必须是 {low}–{high} 之间的整数")
+    for key in ("incoming_dir", "briefings_dir"):
+        v = merged[key]
+        if not (isinstance(v, str) and v.strip() and ".." not in v.split("/")):
+            errors.append(f"服务设置：{SERVICE_FIELDS[key]}必须是非空的相对路径")
+    for key in ("daily_brief_at", "weekly_brief_at"):
+        if not _is_clock(merged[key]):
+            errors.append(f"服务设置：{SERVICE_FIELDS[key]}必须是 HH:MM 格式，如 17:30")
+    formats = merged["brief_formats"]
+    if not (isinstance(formats, list) and formats and set(formats) <= {"docx", "pdf", "html"}):
+        errors.append("服务设置：定时简报格式必须是 docx、pdf、html 中的一项或多项")
+    if not isinstance(merged["mail_briefings"], bool):
+        errors.append("服务设置：定时简报发送至邮件目标必须是 true 或 false")
+    return errors
+
 REGISTRY: dict[str, Setting] = {s.key: s for s in (
     Setting("default_tier_set", "默认分级体系",
             "新建事件使用的分级体系：三级（一级/二级/三级）或四级（特别重大/重大/较大/一般）。",
@@ -198,6 +244,10 @@ REGISTRY: dict[str, Setting] = {s.key: s for s in (
             "话题 → 关键词列表；帖子正文包含关键词即归入该话题（导入时判定）。同一话题内关键词不可重复。",
             lambda: {t: list(words) for t, words in topics.TOPIC_KEYWORDS.items()}, _check_dictionary,
             _normalize_dictionary),
+    Setting("service", "值守服务",
+            "常驻服务（python -m analysis serve）的巡检与定时任务。字段："
+            + "；".join(f"{k} = {label}" for k, label in SERVICE_FIELDS.items()) + "。未写出的字段取默认值。",
+            lambda: dict(SERVICE_DEFAULTS), _check_service, lambda value: {**SERVICE_DEFAULTS, **value}),
     Setting(TARGETS_KEY, "预警推送目标",
             "企业微信/钉钉/飞书机器人与 SMTP 邮件；密钥、密码与机器人地址不会写入审计日志。",
             lambda: [], _check_targets),
@@ -330,6 +380,10 @@ def alert_targets(store: Store) -> list[dict]:
     return get(store, TARGETS_KEY)
 
 
+def service(store: Store) -> dict[str, Any]:
+    return get(store, "service")
+
+
 def to_json(value: Any) -> str:
     """How a value is shown for editing."""
     return json.dumps(value, ensure_ascii=False, indent=2)
@@ -342,3 +396,48 @@ def parse_json(text: str, key: str) -> Any:
     except json.JSONDecodeError as exc:
         raise ValueError(f"“{_setting(key).label}”（{key}）不是合法的 JSON：第{exc.lineno}行第{exc.colno}列，"
                          f"{exc.msg}") from exc
+
+
+def cli_settings(argv: list[str]) -> int:
+    """`settings list|get KEY|set KEY JSON|reset KEY`: the 设置 page for scripts (validated and audited alike)."""
+    import argparse
+    import sys
+
+    from analysis import cli
+    from analysis.store import open_store
+
+    common = cli.common_options()
+    parser = argparse.ArgumentParser(prog="python -m analysis settings", parents=[common],
+                                     description="read and change settings (validated, audited)")
+    sub = parser.add_subparsers(dest="action", required=True)
+    sub.add_parser("list", parents=[common])
+    for name in ("get", "reset"):
+        sub.add_parser(name, parents=[common]).add_argument("key")
+    change = sub.add_parser("set", parents=[common])
+    change.add_argument("key")
+    change.add_argument("value", help="the new value as JSON")
+    change.add_argument("--by", default="cli")
+    args = parser.parse_args(argv)
+    with open_store(cli.db_path(args)) as store:
+        try:
+            if args.action == "list":
+                values = {key: get(store, key) for key in REGISTRY if key != TARGETS_KEY}
+                values[TARGETS_KEY] = delivery.redacted_targets(store)
+                if cli.wants_json(args):
+                    cli.print_json(values)
+                else:
+                    for key, value in values.items():
+                        print(f"{key}（{REGISTRY[key].label}）= {json.dumps(value, ensure_ascii=False)}")
+                return 0
+            if args.action == "get":
+                key = _setting(args.key).key
+                value = delivery.redacted_targets(store) if key == TARGETS_KEY else get(store, key)
+            elif args.action == "set":
+                value = save(store, args.key, parse_json(args.value, _setting(args.key).key), args.by)
+            else:
+                value = reset(store, args.key, "cli")
+        except ValueError as exc:
+            print(f"错误：{exc}", file=sys.stderr)
+            return 1
+    print(json.dumps(value, ensure_ascii=False) if not cli.wants_json(args) else cli.dumps(value))
+    return 0

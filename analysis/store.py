@@ -184,6 +184,31 @@ MIGRATIONS: tuple[str, ...] = (
     UPDATE incident_posts SET channel = p.channel, created_at = p.created_at
     FROM posts p WHERE p.post_id = incident_posts.post_id;
     """,
+    # 4: the always-on service (analysis.service): what each scheduler tick did, which alert went to which
+    # notification target (so a target that was down is retried next tick), and small service state values.
+    """
+    CREATE SEQUENCE tick_seq;
+    CREATE TABLE service_ticks (
+        tick_id     BIGINT PRIMARY KEY DEFAULT nextval('tick_seq'),
+        started_at  TIMESTAMPTZ NOT NULL,
+        finished_at TIMESTAMPTZ NOT NULL,
+        summary     JSON NOT NULL,                -- step -> what it did
+        errors      JSON NOT NULL                 -- step -> error line; {} when all went well
+    );
+    CREATE TABLE alert_deliveries (
+        alert_id     BIGINT NOT NULL,
+        target       VARCHAR NOT NULL,
+        ok           BOOLEAN NOT NULL,
+        attempts     INTEGER NOT NULL,
+        error        VARCHAR,
+        attempted_at TIMESTAMPTZ NOT NULL DEFAULT now()
+    );
+    CREATE TABLE service_state (
+        key        VARCHAR PRIMARY KEY,
+        value      JSON NOT NULL,
+        updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+    );
+    """,
 )
 
 
@@ -194,6 +219,35 @@ def _sql_literal(text: str) -> str:
 
 class DatabaseLocked(RuntimeError):
     """Another process holds the database file (DuckDB allows one writer process)."""
+
+
+# The Store this process owns for its lifetime (the service: dashboard, scheduler and API share it), by path.
+# Code that opens the database by path gets the owner when there is one, so a CLI verb run inside the service
+# (through its API) or a page never opens a second connection, and every write bumps the same `commits`.
+_OWNERS: dict[Path, Store] = {}
+
+
+def register_owner(store: Store) -> None:
+    _OWNERS[store.path.resolve()] = store
+
+
+def unregister_owner(store: Store) -> None:
+    _OWNERS.pop(store.path.resolve(), None)
+
+
+def owner_of(path: str | Path) -> Store | None:
+    return _OWNERS.get(Path(path).resolve())
+
+
+@contextmanager
+def open_store(path: str | Path, *, read_only: bool = False, memory_limit: str | None = None) -> Iterator[Store]:
+    """The process's owner Store for `path` when there is one (left open), else a Store closed on exit."""
+    owner = owner_of(path)
+    if owner is not None:
+        yield owner
+        return
+    with Store(path, read_only=read_only, memory_limit=memory_limit) as store:
+        yield store
 
 
 @dataclass(frozen=True)

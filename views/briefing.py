@@ -3,10 +3,11 @@
 import tempfile
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
 import ui
-from analysis import briefing, exports, incidents
+from analysis import briefing, exports, incidents, scheduler, settings
 
 st.title("简报")
 kind = st.radio("类型", briefing.KINDS, horizontal=True,
@@ -47,6 +48,18 @@ if st.button("生成", type="primary", disabled=not formats):
 
 for name, data in st.session_state.get("briefing_files", {}).items():
     st.download_button(f"下载 {name}", data, file_name=name, key=f"download_{name}")
+
+st.divider()
+st.subheader("定时简报")
+schedule = ui.cached(settings.service)
+st.caption(f"值守服务每天 {schedule['daily_brief_at']} 生成当日舆情日志，"
+           f"每周一 {schedule['weekly_brief_at']} 生成上一完整周的周报（设置 → 值守服务）。")
+written = scheduler.scheduled_briefings(ui.store().path, schedule)
+if not written:
+    st.info("尚无定时简报（值守服务运行后按时生成）。")
+for path in written:
+    st.download_button(f"{path.name}（{ui.fmt_time(pd.Timestamp(path.stat().st_mtime, unit='s', tz='UTC'))}）",
+                       path.read_bytes, file_name=path.name, key=f"scheduled_{path.name}")
 
 st.divider()
 st.subheader("台账导出")

@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 import ui
-from analysis import config, ingest, metrics
+from analysis import config, ingest, metrics, scheduler, service
 
 st.title("数据导入")
 st.caption(f"支持 CSV / TSV / XLSX / JSON / JSONL / Parquet（按内容识别格式），UTF-8、GBK、GB18030 编码；"
@@ -46,3 +46,23 @@ st.dataframe(fresh, hide_index=True, column_config={
     "newest_import": st.column_config.DatetimeColumn("最近导入", format="MM-DD HH:mm"),
     "posts_24h": "近24小时", "posts": "累计",
     "hours_since_post": st.column_config.NumberColumn("距今（小时）", format="%.1f")})
+
+st.subheader("系统状态")
+status = service.collect_status(ui.store(), service.current_scheduler())
+running, tick = status["service"], status["last_tick"]
+left, middle, right = st.columns(3)
+left.metric("值守服务", "运行中" if running["running"] else "未运行",
+            help="python -m analysis serve（make run）同时运行看板、定时巡检与本机 API；未运行时不会自动导入与预警。")
+middle.metric("上次巡检", ui.fmt_time(tick["finished_at"]) if tick else "—",
+              f"用时 {tick['duration_seconds']:.1f} 秒" if tick else None, delta_color="off")
+right.metric("下次巡检", ui.fmt_time(running.get("next_tick_at")), f"每 {running['tick_seconds']} 秒",
+             delta_color="off")
+waiting = status["incoming"]["waiting"]
+st.caption(f"监视文件夹：{status['incoming']['folder']}（放入的文件在下次巡检时导入，之后移入 done/ 或 failed/）；"
+           f"待导入 {len(waiting)} 个" + (f"：{'、'.join(waiting[:10])}" if waiting else "") + "。")
+if tick:
+    steps = scheduler.tick_steps_table(tick["summary"], tick["errors"])
+    st.dataframe(steps, hide_index=True, column_config={"step": "步骤", "result": "结果", "error": "错误"})
+if running["running"] and ui.allowed("import") and st.button("立即巡检"):
+    service.current_scheduler().wake()
+    st.toast("已请求立即巡检，结果稍后刷新本页可见。")
