@@ -11,12 +11,13 @@ import os
 import signal
 import sys
 import threading
+import time
 
 import pandas as pd
 
 from analysis import api, cli, config, scheduler, settings, watch
 from analysis.config import TIMEZONE
-from analysis.store import Store, open_store, register_owner, unregister_owner
+from analysis.store import DatabaseLocked, Store, open_store, register_owner, unregister_owner
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +120,8 @@ def _routes(store: Store, running: scheduler.Scheduler) -> dict:
         params = {k: query.get(k, []) for k in ("channel", "topic", "region")}
         params |= {k: (query.get(k) or [None])[0] for k in ("from", "to", "grain", "by")}
         f = Filters.from_query_params(params, latest)
-        return cli.jsonable({"filters": f.to_query_params(), "headline": metrics.headline(store, f)})
+        numbers = metrics.headline(store, f)
+        return cli.jsonable({"filters": f.to_query_params(), "current": numbers.current, "previous": numbers.previous})
 
     def tick(query, body):
         running.wake()
@@ -151,7 +153,7 @@ def cli_serve(argv: list[str]) -> int:
     db = config.resolve_db_path(args.db)
     if args.tick_seconds is not None and args.tick_seconds < 1:
         parser.error("--tick-seconds must be at least 1")
-    store = Store(db, memory_limit=config.dashboard_memory_limit())  # DatabaseLocked: someone else owns it
+    store = _open_owner(db)
     os.environ[config.DB_ENV_VAR] = str(db)  # pages and forwarded verbs resolve the same file
     register_owner(store)
     from analysis import alerts
@@ -183,6 +185,19 @@ def cli_serve(argv: list[str]) -> int:
         unregister_owner(store)
         store.close()
     return 0
+
+
+def _open_owner(db, attempts: int = 20) -> Store:
+    """Open the file for the service's lifetime; a CLI verb holding it for a moment is waited for (up to ~10 s),
+    a process that keeps it (another service) is not: DatabaseLocked then says who to stop."""
+    for attempt in range(attempts):
+        try:
+            return Store(db, memory_limit=config.dashboard_memory_limit())
+        except DatabaseLocked:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.5)
+    raise AssertionError("unreachable")
 
 
 def _run_dashboard(port: int, address: str | None) -> None:
