@@ -35,8 +35,7 @@ def cmd_ingest(argv: list[str]) -> int:
     if total["queued"]:
         _ask_service_to_import(db_path)
     if args.json:
-        print(json.dumps({"db": str(db_path), "files": [s.as_dict() for s in summaries], "total": total},
-                         ensure_ascii=False))
+        _print_json({"db": str(db_path), "files": [s.as_dict() for s in summaries], "total": total})
     else:
         for s in summaries:
             if s.status == "failed":

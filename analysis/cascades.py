@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 from pathlib import Path
@@ -339,6 +338,8 @@ def format_stats_table(stats: pd.DataFrame) -> str:
 
 def cli_cascades(argv: list[str]) -> int:
     """`cascades FILE [--json]`: per-cascade statistics as a table or as JSON lines."""
+    from analysis import cli
+
     parser = argparse.ArgumentParser(prog="python -m analysis cascades", description="转发传播链统计")
     parser.add_argument("file", help="CSV 或 CSV.GZ，需含 cascade_id, mid, parent_mid, created_at 列")
     parser.add_argument("--json", action="store_true", help="每个传播链输出一行 JSON")
@@ -355,7 +356,7 @@ def cli_cascades(argv: list[str]) -> int:
         return 2
     if args.json:
         for rec in stats_records(stats):
-            print(json.dumps(rec, ensure_ascii=False))
+            print(cli.dumps(rec))
     else:
         print(format_stats_table(stats))
         print(f"共 {len(stats)} 条传播链，{int(stats['size'].sum())} 条帖子，"

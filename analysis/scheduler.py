@@ -38,6 +38,7 @@ class TickReport:
     finished_at: pd.Timestamp | None = None
     summary: dict[str, Any] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)  # per step
 
     @property
     def duration_seconds(self) -> float | None:
@@ -46,7 +47,8 @@ class TickReport:
     def as_dict(self) -> dict:
         return {"started_at": self.started_at.isoformat(),
                 "finished_at": None if self.finished_at is None else self.finished_at.isoformat(),
-                "duration_seconds": self.duration_seconds, "summary": self.summary, "errors": self.errors}
+                "duration_seconds": self.duration_seconds, "summary": self.summary, "errors": self.errors,
+                "seconds": self.seconds}
 
 
 def _now() -> pd.Timestamp:
@@ -237,6 +239,7 @@ def run_tick(store: Store, now: pd.Timestamp | None = None, steps=STEPS) -> Tick
     cfg = settings.service(store)
     moment = now or report.started_at
     for key, _label, step in steps:
+        started = time.perf_counter()
         try:
             report.summary[key] = step(store, moment, cfg)
         except StepWarning as warning:
@@ -245,6 +248,8 @@ def run_tick(store: Store, now: pd.Timestamp | None = None, steps=STEPS) -> Tick
         except Exception as exc:
             log.exception("tick step %s failed", key)
             report.errors[key] = _first_line(exc)
+        report.seconds[key] = round(time.perf_counter() - started, 3)
+        report.summary.setdefault(key, {})["seconds"] = report.seconds[key]
     report.finished_at = _now()
     try:
         store.execute([
@@ -363,7 +368,8 @@ def describe_step(key: str, result: dict | None) -> str:
 
 def tick_steps_table(summary: dict, errors: dict) -> pd.DataFrame:
     """A tick's steps for the 系统状态 section: step, what it did, its error (empty when none)."""
-    return pd.DataFrame([{"step": label, "result": describe_step(key, summary.get(key)), "error": errors.get(key, "")}
+    return pd.DataFrame([{"step": label, "result": describe_step(key, summary.get(key)),
+                          "seconds": (summary.get(key) or {}).get("seconds"), "error": errors.get(key, "")}
                          for key, label, _ in STEPS])
 
 

@@ -62,7 +62,9 @@ st.caption(f"监视文件夹：{status['incoming']['folder']}（放入的文件�
            f"待导入 {len(waiting)} 个" + (f"：{'、'.join(waiting[:10])}" if waiting else "") + "。")
 if tick:
     steps = scheduler.tick_steps_table(tick["summary"], tick["errors"])
-    st.dataframe(steps, hide_index=True, column_config={"step": "步骤", "result": "结果", "error": "错误"})
+    st.dataframe(steps, hide_index=True, column_config={
+        "step": "步骤", "result": "结果", "seconds": st.column_config.NumberColumn("用时（秒）", format="%.2f"),
+        "error": "错误"})
 if running["running"] and ui.allowed("import") and st.button("立即巡检"):
     service.current_scheduler().wake()
     st.toast("已请求立即巡检，结果稍后刷新本页可见。")
