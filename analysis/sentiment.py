@@ -26,6 +26,9 @@ POSITIVE, NEUTRAL, NEGATIVE = "正面", "中性", "负面"
 LABELS: tuple[str, ...] = (POSITIVE, NEUTRAL, NEGATIVE)
 # A post without own words (pure repost, emoji-only, empty) gets exactly this score and label 中性.
 NO_WORDS_SCORE = 0.5
+# What a reader of a negative ratio should know (help text of the pages; figures: analysis/models/MODEL_CARD.md).
+ACCURACY_HELP_ZH = ("情感模型判正负的准确率：留出的真实微博上约72%–89%（按来源），"
+                    "正面/中性/负面三分类宏F1约0.70；负面占比是估计值。")
 # Fallback thresholds when a model file does not carry tuned ones: < low 负面, > high 正面, else 中性.
 DEFAULT_THRESHOLDS = (0.35, 0.65)
 
