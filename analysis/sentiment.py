@@ -7,6 +7,7 @@ import json
 import re
 import sys
 import time
+import zlib
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -25,6 +26,9 @@ POSITIVE, NEUTRAL, NEGATIVE = "正面", "中性", "负面"
 LABELS: tuple[str, ...] = (POSITIVE, NEUTRAL, NEGATIVE)
 # A post without own words (pure repost, emoji-only, empty) gets exactly this score and label 中性.
 NO_WORDS_SCORE = 0.5
+# What a reader of a negative ratio should know (help text of the pages; figures: analysis/models/MODEL_CARD.md).
+ACCURACY_HELP_ZH = ("情感模型判正负的准确率：留出的真实微博上约72%–89%（按来源），"
+                    "正面/中性/负面三分类宏F1约0.70；负面占比是估计值。")
 # Fallback thresholds when a model file does not carry tuned ones: < low 负面, > high 正面, else 中性.
 DEFAULT_THRESHOLDS = (0.35, 0.65)
 
@@ -75,6 +79,43 @@ def features(s: str) -> list[str]:
     return grams
 
 
+# -- the domain model's input ------------------------------------------------------------------------
+# What the domain model reads of a post: the author's own words (analysis.text.scoring_text) — or, for a
+# pure repost, the nearest reposted words it passes on — followed by one mark per [emoticon] of that
+# part. A mark is the emoticon's name hashed to one character of plane 15 (private use), so it is a
+# 1-gram of its own and '[哈哈]' never shares grams with the word '哈哈'. weibo_senti_100k was labelled from
+# its emoticons: training drops the marks of those rows (tools/train_sentiment.py) so words are learned.
+_EMOTICON = re.compile(r"\[([^\[\]\s]{1,10})\]")
+_EMOTICON_PLANE = 0xF0000
+_EMOTICON_SLOTS = 0xFFFD
+
+
+def emoticon_marks(text: str) -> str:
+    """One plane-15 character per [emoticon] code in text, in order ('' without any)."""
+    if "[" not in text:
+        return ""
+    return "".join(chr(_EMOTICON_PLANE + zlib.crc32(name.encode("utf-8")) % _EMOTICON_SLOTS)
+                   for name in _EMOTICON.findall(text))
+
+
+def model_texts(texts: Sequence[str | None], marks: bool = True) -> list[str]:
+    """The domain model's input for each raw post ('' when there is nothing to score)."""
+    raw = ["" if t is None or t != t else str(t) for t in texts]
+    own = textmod.scoring_texts(raw)
+    out = []
+    for t, words in zip(raw, own, strict=True):
+        part = t.split("//@", 1)[0] if "//" in t else t
+        emo = emoticon_marks(part) if marks else ""
+        if not words and not emo and "//" in t:
+            for _, chain_words in textmod.split_repost(textmod.normalize(t))[1]:
+                words = textmod.scoring_text(chain_words)
+                emo = emoticon_marks(chain_words) if marks else ""
+                if words or emo:
+                    break
+        out.append(f"{words} {emo}" if words and emo else words or emo)
+    return out
+
+
 # -- the domain model ---------------------------------------------------------------------------------
 def gram_code(gram: str) -> int:
     """A 1-3-gram as one int64, 21 bits per character (1-grams < 2**21 <= 2-grams < 2**42 <= 3-grams)."""
@@ -85,8 +126,11 @@ def gram_code(gram: str) -> int:
 
 
 class DomainModel:
-    """Logistic regression over character n-gram weights, scored batch-wise with numpy (no sklearn).
+    """Logistic regression over TF-IDF-weighted character n-grams, scored batch-wise with numpy (no sklearn).
 
+    A text's feature for gram g is count(g)·idf(g) / sqrt(Σ count·idf² over its known grams): TF-IDF with
+    a norm that is a plain sum over the text's gram occurrences (on the training data it matched sklearn's
+    l2-normalised TfidfVectorizer in accuracy). The file holds, per gram code, weight·idf and idf².
     All texts of a batch are concatenated into one code-point array; every 1-, 2- and 3-gram becomes an
     int64 code (gram_code) looked up in a numpy open-addressing hash table built at load time.
     """
@@ -94,16 +138,16 @@ class DomainModel:
     def __init__(self, path: Path = DOMAIN_MODEL_PATH):
         with np.load(path, allow_pickle=False) as z:
             self.codes = z["codes"].astype(np.int64)
-            self.weights = z["weights"].astype(np.float64)
+            weights = z["weights"].astype(np.float64)
+            idf2 = z["idf2"].astype(np.float64)
             self.bias = float(z["bias"])
             self.version = str(z["version"])
             low, high = (float(x) for x in z["thresholds"])
-            self.length_norm = bool(z["length_norm"])
         if np.any(np.diff(self.codes) <= 0):
             raise ValueError(f"{path}: gram codes must be strictly increasing")
         self.thresholds = (low, high)
         self.name = f"domain@{self.version}"
-        self._build_table()
+        self._build_table(weights, idf2)
 
     # An open-addressing hash table (linear probing) in numpy arrays: a lookup is one or two random
     # gathers per gram instead of ~19 binary-search steps, which made searchsorted the bottleneck.
@@ -113,11 +157,13 @@ class DomainModel:
     def _slots(self, codes: np.ndarray) -> np.ndarray:
         return ((codes.astype(np.uint64) * self._MULT) >> np.uint64(64 - self._bits)).astype(np.int64)
 
-    def _build_table(self) -> None:
+    def _build_table(self, weights: np.ndarray, idf2: np.ndarray) -> None:
         self._bits = max(int(np.ceil(np.log2(max(len(self.codes), 1) * 2.5))), 4)
         size = 1 << self._bits
         keys = np.full(size + 64, self._EMPTY, dtype=np.int64)  # tail pad: probes never wrap
-        vals = np.zeros(size + 64, dtype=np.float64)
+        # values per slot; an empty slot holds zeros, so a gram not in the model adds nothing
+        wvals = np.zeros(size + 64, dtype=np.float64)
+        nvals = np.zeros(size + 64, dtype=np.float64)
         pending = np.arange(len(self.codes))
         slot = self._slots(self.codes)
         probes = 0
@@ -130,21 +176,24 @@ class DomainModel:
             _, first = np.unique(slot[cand], return_index=True)
             winners = cand[first]
             keys[slot[winners]] = self.codes[winners]
-            vals[slot[winners]] = self.weights[winners]
+            wvals[slot[winners]] = weights[winners]
+            nvals[slot[winners]] = idf2[winners]
             placed = np.zeros(len(self.codes), dtype=bool)
             placed[winners] = True
             pending = pending[~placed[pending]]
             slot[pending] += 1
-        self._keys, self._vals, self._max_probe = keys, vals, probes
+        self._keys, self._wvals, self._nvals, self._max_probe = keys, wvals, nvals, probes
+        self._miss = int(np.flatnonzero(keys == self._EMPTY)[-1])  # an empty slot: zero weight and idf
 
     def _lookup(self, codes: np.ndarray) -> np.ndarray:
-        out = np.zeros(len(codes), dtype=np.float64)
+        """The table slot of each code (an empty slot for codes not in the model)."""
+        out = np.full(len(codes), self._miss, dtype=np.int64)
         slot = self._slots(codes)
         active = np.arange(len(codes))
         for _ in range(self._max_probe + 1):
             found = self._keys[slot]
             hit = found == codes
-            out[active[hit]] = self._vals[slot[hit]]
+            out[active[hit]] = slot[hit]
             go_on = ~hit & (found != self._EMPTY)
             if not go_on.any():
                 break
@@ -152,30 +201,32 @@ class DomainModel:
         return out
 
     def logits(self, texts: Sequence[str]) -> np.ndarray:
-        """Raw scores for already-cleaned, non-empty scoring texts."""
+        """Raw scores for non-empty model texts (model_texts)."""
         prepared = [prepare(s) for s in texts]
-        lengths = np.fromiter(map(len, prepared), dtype=np.int64, count=len(prepared))
+        n = len(prepared)
+        lengths = np.fromiter(map(len, prepared), dtype=np.int64, count=n)
         raw = "".join(prepared).encode("utf-32-le", "surrogatepass")
         chars = np.frombuffer(raw, dtype=np.uint32).astype(np.int64)
-        text_id = np.repeat(np.arange(len(prepared)), lengths)
+        text_id = np.repeat(np.arange(n), lengths)
         ends = np.repeat(np.cumsum(lengths), lengths)  # position just after each character's text
         pos = np.arange(len(chars))
-        total = np.bincount(text_id, weights=self._lookup(chars), minlength=len(prepared))
+        slots = [self._lookup(chars)]
+        ids = [text_id]
         if len(chars) > 1:
             ok2 = pos[:-1] + 1 < ends[:-1]
-            bi = (chars[:-1] << 21) | chars[1:]
-            total += np.bincount(text_id[:-1][ok2], weights=self._lookup(bi[ok2]), minlength=len(prepared))
+            slots.append(self._lookup(((chars[:-1] << 21) | chars[1:])[ok2]))
+            ids.append(text_id[:-1][ok2])
         if len(chars) > 2:
             ok3 = pos[:-2] + 2 < ends[:-2]
-            tri = (chars[:-2] << 42) | (chars[1:-1] << 21) | chars[2:]
-            total += np.bincount(text_id[:-2][ok3], weights=self._lookup(tri[ok3]), minlength=len(prepared))
-        if self.length_norm:
-            n_grams = lengths + np.maximum(lengths - 1, 0) + np.maximum(lengths - 2, 0)
-            total = total / np.sqrt(np.maximum(n_grams, 1))
-        return total + self.bias
+            slots.append(self._lookup(((chars[:-2] << 42) | (chars[1:-1] << 21) | chars[2:])[ok3]))
+            ids.append(text_id[:-2][ok3])
+        slot, tid = np.concatenate(slots), np.concatenate(ids)
+        total = np.bincount(tid, weights=self._wvals[slot], minlength=n)
+        norm = np.sqrt(np.bincount(tid, weights=self._nvals[slot], minlength=n))
+        return np.divide(total, norm, out=np.zeros(n), where=norm > 0) + self.bias
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """P(positive) for already-cleaned scoring texts (non-empty)."""
+        """P(positive) for non-empty model texts (model_texts)."""
         if not len(texts):
             return np.empty(0, dtype=np.float64)
         return 1.0 / (1.0 + np.exp(-self.logits(texts)))
@@ -225,13 +276,14 @@ def _model_name(model: str | None) -> str:
 def score_posts(texts: Sequence[str | None], model: str | None = None) -> pd.DataFrame:
     """Score raw post texts: sentiment_score (P positive), sentiment_label, sentiment_model.
 
-    Texts are cleaned with analysis.text.scoring_text (only the author's own words, without URLs,
-    @mentions, [emoticons] or the //@ repost chain). A post with no own words left — pure repost, '转发微博',
-    None, '', whitespace or emoji only — gets score 0.5 and label 中性. Same length/order as the input.
+    snownlp reads analysis.text.scoring_text (the author's own words, without URLs, @mentions, [emoticons]
+    or the //@ repost chain); domain reads model_texts (those words, or for a pure repost the words it
+    passes on, plus its [emoticons] as marks). A post with nothing left — '转发微博', None, '', whitespace,
+    emoji only (and for snownlp any pure repost) — gets score 0.5 and label 中性. Same length/order as input.
     """
     name = _model_name(model)
     texts = list(texts)
-    cleaned = textmod.scoring_texts(texts)
+    cleaned = model_texts(texts) if name == "domain" else textmod.scoring_texts(texts)
     scores = np.full(len(cleaned), NO_WORDS_SCORE, dtype=np.float64)
     idx = [i for i, s in enumerate(cleaned) if s]
     if name == "domain":
@@ -396,13 +448,39 @@ def cli_sentiment_eval(argv: list[str]) -> int:
     return 0
 
 
+def raw_scores(lines: Sequence[str], model: str | None = None) -> np.ndarray:
+    """Each line scored exactly as given, without cleaning; snownlp: bit-identical to SnowNLP(line).sentiments.
+
+    An empty line (SnowNLP raises on '') scores 0.5; a whitespace-only line gets SnowNLP's own value.
+    """
+    scores = np.full(len(lines), NO_WORDS_SCORE, dtype=np.float64)
+    words = [i for i, s in enumerate(lines) if s.strip()]
+    if _model_name(model) == "domain":
+        scores[words] = domain_model().predict_proba([lines[i] for i in words])
+        return scores
+    from snownlp import SnowNLP
+
+    from analysis.snownlp_compat import score_snownlp
+
+    scores[words] = score_snownlp([lines[i] for i in words])
+    for i, s in enumerate(lines):
+        if s and not s.strip():
+            scores[i] = SnowNLP(s).sentiments
+    return scores
+
+
 def cli_score(argv: list[str]) -> int:
-    """score [--model snownlp|domain]: one text per stdin line -> one repr(float) score per line."""
+    """score [--model snownlp|domain] [--raw]: one text per stdin line -> one repr(float) score per line."""
     parser = argparse.ArgumentParser(prog="python -m analysis score",
                                      description="逐行读取标准输入的文本，逐行输出情感分数（正面概率）")
     parser.add_argument("--model", choices=MODEL_NAMES, default=DEFAULT_MODEL)
+    parser.add_argument("--raw", action="store_true",
+                        help="每行原样评分，不清洗链接/@/表情/转发链（snownlp 与 SnowNLP(行).sentiments 逐位一致）")
     args = parser.parse_args(argv)
     lines = [line.rstrip("\r\n") for line in sys.stdin]
-    scores = score_posts(lines, args.model)["sentiment_score"].tolist()
+    if args.raw:
+        scores = raw_scores(lines, args.model).tolist()
+    else:
+        scores = score_posts(lines, args.model)["sentiment_score"].tolist()
     sys.stdout.write("".join(repr(float(s)) + "\n" for s in scores))
     return 0

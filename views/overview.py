@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 import ui
-from analysis import alerts, charts, incidents, metrics
+from analysis import alerts, charts, incidents, metrics, sentiment
 from analysis.config import TIMEZONE
 
 f = ui.current_filters()
@@ -23,7 +23,8 @@ cols[1].metric("原创", ui.fmt_count(now["originals"]), ui.fmt_change(head.chan
 cols[2].metric("负面占比", ui.fmt_pct(now["negative_ratio"]),
                ui.fmt_change(head.change("negative_ratio"), points=True), delta_color="inverse",
                help=f"负面 {ui.fmt_count(now['negative'])} 条；95%区间 "
-                    f"{ui.fmt_pct(now['negative_ratio_low'])}–{ui.fmt_pct(now['negative_ratio_high'])}")
+                    f"{ui.fmt_pct(now['negative_ratio_low'])}–{ui.fmt_pct(now['negative_ratio_high'])}。"
+                    + sentiment.ACCURACY_HELP_ZH)
 cols[3].metric("热度指数", f"{now['heat']:.0f}", ui.fmt_change(head.change("heat")), help=metrics.HEAT_FORMULA_ZH)
 cols[4].metric("覆盖站点", ui.fmt_count(now["sites"]), ui.fmt_change(head.change("sites")))
 

@@ -5,7 +5,7 @@ import dataclasses
 import streamlit as st
 
 import ui
-from analysis import charts, explore, metrics
+from analysis import charts, explore, metrics, sentiment
 
 f = ui.current_filters()
 st.title("话题分析")
@@ -30,7 +30,8 @@ volume[2].metric("转发", ui.fmt_count(now["reposts"]), help=split_help)
 volume[3].metric("评论 / 跟帖", ui.fmt_count(now["comments"]), help=split_help)
 reach = st.columns(4)
 reach[0].metric("负面占比", ui.fmt_pct(now["negative_ratio"]),
-                ui.fmt_change(head.change("negative_ratio"), points=True), delta_color="inverse")
+                ui.fmt_change(head.change("negative_ratio"), points=True), delta_color="inverse",
+                help=sentiment.ACCURACY_HELP_ZH)
 reach[1].metric("热度指数", f"{now['heat']:.0f}", help=metrics.HEAT_FORMULA_ZH)
 reach[2].metric("覆盖站点", ui.fmt_count(now["sites"]))
 reach[3].metric("作者", ui.fmt_count(now["authors"]))
