@@ -204,3 +204,20 @@ def test_data_version_is_read_once_per_run_and_a_write_in_the_run_is_seen(app_db
     at.run()
     assert list(map(int, at.text[0].value.split())) == [first, first, first + 1]
     assert len(reads) == 3  # a new run reads it afresh; so does the read after the write
+
+
+def test_import_page_shows_what_the_last_tick_did(app_db, tmp_path):
+    from analysis import scheduler
+
+    incoming = app_db.parent / "incoming"
+    incoming.mkdir()
+    (incoming / "late.csv").write_text("post_id,channel,text,created_at\n", encoding="utf-8")
+    with Store(app_db) as store:  # a tick without the service (as `python -m analysis serve` would run one)
+        scheduler.run_tick(store, steps=tuple(s for s in scheduler.STEPS if s[0] != "incoming"))
+    at = run_app("data_import.py")
+    values = metric_values(at)
+    assert values["值守服务"] == "未运行" and values["上次巡检"] != "—"
+    steps = at.dataframe[-1].value
+    assert list(steps["step"]) == [label for _, label, _ in scheduler.STEPS]
+    assert steps.set_index("step").loc["评估预警规则", "result"].startswith("新预警")
+    assert any("待导入 1 个：late.csv" in c.value for c in at.caption)

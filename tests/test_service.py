@@ -3,11 +3,13 @@ scheduled briefings and serves every CLI verb from other processes, with no brow
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
 import signal
 import stat
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -30,6 +32,31 @@ from tests.service_helpers import (
 
 pytestmark = pytest.mark.slow
 NOW = pd.Timestamp.now(tz="Asia/Shanghai")
+
+
+@contextlib.contextmanager
+def dashboard_probe(url: str):
+    """Ask the dashboard's health endpoint every 0.2 s in a thread; yields the (status, seconds) answers."""
+    answers: list[tuple[int, float]] = []
+    stop = threading.Event()
+
+    def probe():
+        while not stop.is_set():
+            started = time.perf_counter()
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=30) as response:
+                    answers.append((response.status, time.perf_counter() - started))
+            except OSError:
+                answers.append((0, time.perf_counter() - started))
+            stop.wait(0.2)
+
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    try:
+        yield answers
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _status(db: Path) -> dict:
@@ -57,7 +84,12 @@ def test_service_imports_the_watched_folder_alerts_delivers_and_serves_the_cli(t
         expected = sum(len(pd.read_csv(io.BytesIO(d), encoding="gbk" if "gbk" in n else "utf-8"))
                        for n, d in exports.items())
 
-        status = wait_for(lambda: (s := _status(db))["posts"] == expected and s, 120, what="the exports to land")
+        with dashboard_probe(url) as answers:  # the dashboard keeps answering while the tick imports
+            status = wait_for(lambda: (s := _status(db))["posts"] == expected and s, 120, what="the exports to land")
+        assert answers and all(code == 200 for code, _ in answers)
+        latencies = sorted(seconds for _, seconds in answers)
+        print(f"dashboard during the import: {len(answers)} answers, median {latencies[len(latencies) // 2]:.3f} s, "
+              f"max {latencies[-1]:.3f} s")
         assert sorted(p.name.split("-", 1)[1] for p in (incoming / "done").iterdir()) == sorted(exports)
         failed = [p for p in (incoming / "failed").iterdir() if not p.name.endswith(".reason.txt")]
         assert [p.name.split("-", 1)[1] for p in failed] == ["broken.xlsx"]
