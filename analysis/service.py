@@ -6,6 +6,7 @@ with no browser open and every CLI verb keeps working beside it. `status` report
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import signal
@@ -56,9 +57,17 @@ def collect_status(store: Store, running: scheduler.Scheduler | None = None) -> 
         "last_tick": None if last is None else {
             "started_at": last["started_at"], "finished_at": last["finished_at"],
             "duration_seconds": last["duration_seconds"], "summary": last["summary"], "errors": last["errors"]},
+        "last_error": _last_error(store),
         "open_incidents": int(listed["status"].isin(["处置中", "重新打开"]).sum()),
         "new_alerts": int(store.scalar("SELECT count(*) FROM alerts WHERE state = 'new'")),
     })
+
+
+def _last_error(store: Store) -> dict | None:
+    """The newest tick that had an error, even when later ticks went well (a webhook that failed at night)."""
+    row = store.query("""SELECT started_at, CAST(errors AS VARCHAR) AS errors FROM service_ticks
+                         WHERE CAST(errors AS VARCHAR) <> '{}' ORDER BY tick_id DESC LIMIT 1""")
+    return None if row.empty else {"at": row["started_at"].iloc[0], "errors": json.loads(row["errors"].iloc[0])}
 
 
 def cli_status(argv: list[str]) -> int:
@@ -83,6 +92,9 @@ def cli_status(argv: list[str]) -> int:
     if tick:
         errors = "; ".join(f"{k}: {v}" for k, v in tick["errors"].items()) or "no errors"
         print(f"last tick  {tick['started_at']} ({tick['duration_seconds']:.1f} s), {errors}")
+    if status["last_error"]:
+        errors = "; ".join(f"{k}: {v}" for k, v in status["last_error"]["errors"].items())
+        print(f"last error {status['last_error']['at']}: {errors}")
     print(f"incoming   {len(status['incoming']['waiting'])} file(s) waiting in {status['incoming']['folder']}")
     print(f"incidents  {status['open_incidents']} open; alerts {status['new_alerts']} new")
     for channel in status["channels"]:

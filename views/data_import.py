@@ -65,6 +65,10 @@ if tick:
     st.dataframe(steps, hide_index=True, column_config={
         "step": "步骤", "result": "结果", "seconds": st.column_config.NumberColumn("用时（秒）", format="%.2f"),
         "error": "错误"})
+if status["last_error"] and (not tick or not tick["errors"]):
+    failures = status["last_error"]["errors"].items()
+    st.caption(f"最近一次出错：{ui.fmt_time(status['last_error']['at'])}，"
+               + "；".join(f"{scheduler.STEP_LABELS.get(k, k)}：{v}" for k, v in failures))
 if running["running"] and ui.allowed("import") and st.button("立即巡检"):
     service.current_scheduler().wake()
     st.toast("已请求立即巡检，结果稍后刷新本页可见。")
