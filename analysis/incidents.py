@@ -563,7 +563,10 @@ def deadline_table(store: Store, listed: pd.DataFrame | None = None) -> pd.DataF
                                is_ticket_incident(incident.channels))
         parts.append(items.assign(incident_id=incident.incident_id, title=incident.title, grade=incident.grade))
     columns = ["incident_id", "title", "grade", "step", "label", "anchor_at", "hard_due_at", "done_at"]
-    return pd.concat(parts, ignore_index=True)[columns] if parts else pd.DataFrame(columns=columns)
+    if not parts:  # typed, so clocks_at can subtract times from it (an object column cannot)
+        times = pd.Series(dtype=f"datetime64[ns, {TZ}]")
+        return pd.DataFrame({c: times if c.endswith("_at") else pd.Series(dtype=object) for c in columns})
+    return pd.concat(parts, ignore_index=True)[columns]
 
 
 def clocks_at(table: pd.DataFrame, now: pd.Timestamp) -> pd.DataFrame:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -187,6 +187,18 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
+# What a brand-new database starts with, registered by the modules that own it (alerts: the default rules), so
+# the store never imports them. Run once, by the open that created the schema; analysis/__init__.py imports the
+# registering modules, so every process that can create a database has them.
+_SEEDS: list[Callable[[Store], object]] = []
+
+
+def seed_new_databases(seed: Callable[[Store], object]) -> Callable[[Store], object]:
+    """Register `seed(store)` to run when an open creates a database (not on later opens)."""
+    _SEEDS.append(seed)
+    return seed
+
+
 def _sql_literal(text: str) -> str:
     """A path inside a SQL string literal (COPY and read_parquet take no bound parameters for paths)."""
     return text.replace("'", "''")
@@ -237,8 +249,12 @@ class Store:
         self._conn.execute(f"SET TimeZone = '{TIMEZONE}'")
         if memory_limit:
             self._conn.execute(f"SET memory_limit = '{_sql_literal(memory_limit)}'")  # SET takes no parameters
+        self.created = False  # True when this open created the schema (and ran the seeds)
         if not read_only:
             self._migrate()
+            if self.created:
+                for seed in _SEEDS:
+                    seed(self)
 
     @classmethod
     def on_parquet_lake(cls, lake: str | Path) -> Store:
@@ -284,6 +300,7 @@ class Store:
 
     def _migrate(self) -> None:
         current = self.schema_version()
+        self.created = current == 0
         if current > len(MIGRATIONS):
             raise RuntimeError(
                 f"database schema version {current} is newer than this program ({len(MIGRATIONS)})"
