@@ -184,6 +184,34 @@ MIGRATIONS: tuple[str, ...] = (
     UPDATE incident_posts SET channel = p.channel, created_at = p.created_at
     FROM posts p WHERE p.post_id = incident_posts.post_id;
     """,
+    # Incidents opened on an office's own data: a state beside the lifecycle (待确认 proposals from the tick,
+    # 误报 dismissals, merges), what new posts must match to join (topic, keywords, channels), the work fields of
+    # the 专报 (承办单位 is responsible_unit), and which alert or spike each incident came from (one incident per
+    # source: the tick may propose the same alert again and again).
+    """
+    ALTER TABLE incidents ADD COLUMN state VARCHAR DEFAULT 'active';   -- proposed | active | dismissed | merged
+    ALTER TABLE incidents ADD COLUMN state_reason VARCHAR;
+    ALTER TABLE incidents ADD COLUMN state_by VARCHAR;
+    ALTER TABLE incidents ADD COLUMN state_at TIMESTAMPTZ;
+    ALTER TABLE incidents ADD COLUMN merged_into VARCHAR;
+    ALTER TABLE incidents ADD COLUMN match_keywords VARCHAR[];
+    ALTER TABLE incidents ADD COLUMN match_channels VARCHAR[];            -- NULL: any channel
+    ALTER TABLE incidents ADD COLUMN instruction VARCHAR;                 -- 领导批示
+    ALTER TABLE incidents ADD COLUMN instruction_by VARCHAR;
+    ALTER TABLE incidents ADD COLUMN instruction_at TIMESTAMPTZ;
+    ALTER TABLE incidents ADD COLUMN response_url VARCHAR;                -- 公开回应 link
+    ALTER TABLE incidents ADD COLUMN response_channel VARCHAR;
+    ALTER TABLE incidents ADD COLUMN facts JSON;                          -- 基本情况: 时间/地点/类别/伤亡/…
+    UPDATE incidents SET state = 'active' WHERE state IS NULL;
+    CREATE TABLE incident_sources (
+        kind        VARCHAR NOT NULL,             -- alert | spike
+        source_key  VARCHAR NOT NULL,             -- the alert id, or by|key|window start
+        incident_id VARCHAR NOT NULL,
+        linked_at   TIMESTAMPTZ NOT NULL DEFAULT now(),
+        linked_by   VARCHAR NOT NULL,
+        PRIMARY KEY (kind, source_key)
+    );
+    """,
 )
 
 
