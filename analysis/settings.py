@@ -218,14 +218,14 @@ REGISTRY: dict[str, Setting] = {s.key: s for s in (
             "话题 → 关键词列表；帖子正文包含关键词即归入该话题（导入时判定）。同一话题内关键词不可重复。",
             lambda: {t: list(words) for t, words in topics.TOPIC_KEYWORDS.items()}, _check_dictionary,
             _normalize_dictionary),
+    Setting(TARGETS_KEY, "预警推送目标",
+            "企业微信/钉钉/飞书机器人与 SMTP 邮件；密钥、密码与机器人地址不会写入审计日志。",
+            lambda: [], _check_targets),
     Setting("incident_proposals", "自动立案",
             "每次巡检：达到级别的突增/阈值/关键词预警生成“待确认”事件，由值班分析员确认或说明理由后排除；"
             "同一话题的新突增并入未结事件；未结事件自动吸纳新出现的匹配帖子并重新定级。字段："
             + "；".join(f"{name} = {label}" for name, label in PROPOSAL_FIELDS.items()) + "。",
             lambda: dict(PROPOSAL_DEFAULTS), _check_proposals, lambda value: {**PROPOSAL_DEFAULTS, **value}),
-    Setting(TARGETS_KEY, "预警推送目标",
-            "企业微信/钉钉/飞书机器人与 SMTP 邮件；密钥、密码与机器人地址不会写入审计日志。",
-            lambda: [], _check_targets),
 )}
 
 

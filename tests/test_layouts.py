@@ -164,7 +164,8 @@ def test_generic_export_accepts_synonyms():
 
 
 def test_generic_export_without_channel_takes_it_from_the_site_or_its_address():
-    sites = ["新浪微博", "人民网", "百度贴吧", "网易新闻", "微信", "快手", "本地论坛", "weibo.com", "某某资讯站", None, None]
+    sites = ["新浪微博", "人民网", "百度贴吧", "网易新闻", "微信", "快手", "本地论坛", "weibo.com", "某某资讯站",
+             None, None]
     urls = [None] * 9 + ["https://mp.weixin.qq.com/s/x1", "https://www.douyin.com/video/7"]
     frame = pd.DataFrame({"标题": list("abcdefghijk"), "内容": ["停水"] * 11, "来源": sites, "链接": urls,
                           "发布时间": ["2026-11-20 08:15:00"] * 11})

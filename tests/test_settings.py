@@ -45,7 +45,8 @@ def test_defaults_are_the_code_constants(store):
     assert settings.topic_dictionary(store) == TOPIC_KEYWORDS
     assert settings.alert_targets(store) == []
     assert set(settings.get_all(store)) == {"default_tier_set", "grading_thresholds", "sensitive_periods",
-                                            "mainstream_sites", "topic_dictionary", "alert_targets"}
+                                            "mainstream_sites", "topic_dictionary", "alert_targets",
+                                            "incident_proposals"}
     assert settings.problems(store) == []
     for setting in settings.REGISTRY.values():
         assert setting.label and setting.help
@@ -237,7 +238,7 @@ def test_settings_page_validates_saves_and_shows_the_audit(app_db):
     assert [w.value for w in at.warning] == [
         "设置“主流媒体站点”（mainstream_sites）的已保存值无效，已改用默认值：主流媒体站点（mainstream_sites）第2项必须是非空字符串，收到：7"]
     assert json.loads(at.text_area(key="edit_mainstream_sites_0").value) == list(config.MAINSTREAM_SITES)
-    assert [s.value for s in at.subheader][:6] == [s.label for s in settings.REGISTRY.values()]
+    assert [s.value for s in at.subheader][:len(settings.REGISTRY)] == [s.label for s in settings.REGISTRY.values()]
     editor = at.text_area(key="edit_grading_thresholds_0")
     assert json.loads(editor.value) == settings.REGISTRY["grading_thresholds"].default()
 
