@@ -315,8 +315,8 @@ def test_topic_table_selection_opens_a_new_incident_page(own_db, tmp_path, monke
         posts = incidents.incident_posts(store, listed.iloc[0]["incident_id"])
     assert listed["title"].tolist() == ["外卖食品安全投诉"] and sorted(posts["post_id"]) == sorted(chosen)
     assert listed.iloc[0]["grade"] and listed.iloc[0]["history"] == ["监测发现"]
-    assert at.query_params["incident"] == [listed.iloc[0]["incident_id"]] or any(
-        m.value == "当前定级" for m in at.metric)
+    assert at.query_params["incident"] == listed.iloc[0]["incident_id"]  # on 事件时间线, at the new incident
+    assert {m.label: m.value for m in at.metric}["当前定级"] == listed.iloc[0]["grade"]
     st.cache_resource.clear()
 
 
