@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 import time
@@ -136,84 +135,6 @@ def cmd_spikes(argv: list[str]) -> int:
     return 0
 
 
-def cmd_incidents(argv: list[str]) -> int:
-    import pandas as pd
-
-    from analysis import incidents
-    from analysis.store import open_store
-
-    parser = argparse.ArgumentParser(prog="python -m analysis incidents", description="The incident workflow.")
-    _db_argument(parser)
-    parser.add_argument("--json", action="store_true")
-    sub = parser.add_subparsers(dest="action", required=True)
-    sub.add_parser("list")
-    show = sub.add_parser("show")
-    show.add_argument("incident_id")
-    event = sub.add_parser("event")
-    event.add_argument("incident_id")
-    event.add_argument("step", help="、".join((*incidents.LIFECYCLE, incidents.REOPEN)))
-    event.add_argument("--note")
-    event.add_argument("--at", help="when it happened (ISO time; default now)")
-    event.add_argument("--by", default="cli")
-    grade = sub.add_parser("grade")
-    grade.add_argument("incident_id")
-    grade.add_argument("--override", help="set this grade by hand (needs --reason)")
-    grade.add_argument("--reason", default="")
-    grade.add_argument("--by", default="cli")
-    args = parser.parse_args(argv)
-    with open_store(config.resolve_db_path(args.db)) as store:
-        try:
-            if args.action == "list":
-                listed = incidents.list_incidents(store)
-                records = listed.drop(columns=["history"]).to_dict(orient="records")
-                if args.json:
-                    _print_json(records)
-                else:
-                    for r in records:
-                        print(f"{r['incident_id']}  {r['grade'] or '未定级'}  {r['status']}  {r['title']}  "
-                              f"({r['posts']} posts, first seen {r['first_seen_at']:%Y-%m-%d %H:%M})")
-            elif args.action == "show":
-                report = _incident_report(store, args.incident_id)
-                if args.json:
-                    _print_json(report)
-                else:
-                    print(json.dumps(report, ensure_ascii=False, indent=2, default=str))
-            elif args.action == "event":
-                at = pd.Timestamp(args.at) if args.at else None
-                incidents.add_event(store, args.incident_id, args.step, args.by, at=at, note=args.note)
-                print(f"recorded {args.step} for {args.incident_id}")
-            elif args.override:
-                incidents.override_grade(store, args.incident_id, args.override, args.reason, args.by)
-                print(f"{args.incident_id} set to {args.override} by {args.by}")
-            else:
-                result = incidents.grade_incident(store, args.incident_id, actor=args.by)
-                if args.json:
-                    _print_json({"grade": result.grade, "tier_set": result.tier_set, "reasons": result.reasons})
-                else:
-                    print(f"{args.incident_id}: {result.grade} — {'；'.join(result.reasons)}")
-        except ValueError as exc:  # LifecycleError included: the message is the reason, in Chinese
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
-    return 0
-
-
-def _incident_report(store, incident_id: str) -> dict:
-    from analysis import incidents
-
-    listed = incidents.list_incidents(store).set_index("incident_id")
-    if incident_id not in listed.index:
-        raise ValueError(f"事件不存在：{incident_id}")
-    row = listed.loc[incident_id]
-    clocks = incidents.deadline_clocks(store)
-    return {
-        "incident_id": incident_id, "title": row["title"], "grade": row["grade"], "status": row["status"],
-        "reasons": row["reasons"],
-        "events": incidents.events(store, incident_id).to_dict(orient="records"),
-        "deadlines": clocks[clocks["incident_id"] == incident_id].to_dict(orient="records"),
-        "posts": int(row["posts"]),
-    }
-
-
 def _delegate(module: str, function: str):
     """Verbs whose handler lives beside the logic it drives (imported only when used)."""
     def run(argv: list[str]) -> int:
@@ -231,7 +152,7 @@ VERBS = {
     "cascades": _delegate("analysis.cascades", "cli_cascades"),
     "spikes": cmd_spikes,
     "export-parquet": cmd_export_parquet,
-    "incidents": cmd_incidents,
+    "incidents": _delegate("analysis.incident_cli", "cli_incidents"),
     "alerts": _delegate("analysis.alerts", "cli_alerts"),
     "retrain": _delegate("analysis.corrections", "cli_retrain"),
     "users": _delegate("analysis.access", "cli_users"),

@@ -32,7 +32,7 @@ from analysis import sensitive
 from analysis.config import TIMEZONE
 from analysis.metrics import heat_index, wilson_interval
 from analysis.spikes import HOURLY, spike_scores
-from analysis.store import Store, open_store
+from analysis.store import Store, open_store, seed_new_databases
 
 log = logging.getLogger(__name__)
 
@@ -471,6 +471,9 @@ def install_default_rules(store: Store, actor: str = "system") -> int:
             save_rule(store, rule, actor)
             added += 1
     return added
+
+
+seed_new_databases(install_default_rules)  # a new database watches with the default rules from the start
 
 
 # -- evaluation ------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from pathlib import Path
 import pandas as pd
 import plotly.graph_objects as go
 
-from analysis import cascades, charts, config, incidents, metrics
+from analysis import cascades, charts, chronology, config, incident_edits, incidents, metrics, settings
 from analysis.config import TIMEZONE
 from analysis.exports import CONTROL_CHARS, safe_frame
 from analysis.filters import Filters
@@ -678,7 +678,8 @@ def build_incident(store: Store, incident_id: str, unit: str = DEFAULT_UNIT, as_
     events = incidents.events(store, incident_id)
     events = events[events["occurred_at"] <= as_of]
     grades = incidents.grade_history(store, incident_id)
-    open_ = inc["status"] in ("处置中", "重新打开")
+    open_ = inc["status"] in incidents.OPEN_STATUSES
+    work = incident_edits.work_fields(store, incident_id)
     b = Briefing("incident", "舆情快报" if open_ else "舆情专报", f"事件编号 {incident_id}", unit,
                  _clip(inc["title"], 80), incident_id, now)
     doc = _Doc(b)
@@ -687,7 +688,10 @@ def build_incident(store: Store, incident_id: str, unit: str = DEFAULT_UNIT, as_
     ref_all = doc.appendix("事件关联帖子（按时间顺序，最多50条）", [
         ("事件", f"{incident_id} {inc['title']}"), ("口径", "事件台账中关联的全部帖子"), ("统计截至", _ts(as_of))],
         posts.head(50)[[*POST_LIST_COLUMNS, "interactions"]], len(posts))
-    _basic_facts(doc, inc, posts, events, ref_all)
+    _basic_facts(doc, inc, posts, events, ref_all, work["facts"])
+    _work_section(doc, work)
+    say("事件脉络")
+    _chronology_section(doc, chronology.chronology(posts, settings.mainstream_sites(store)), ref_all)
     say("定级与处置")
     doc.section("事件等级及依据")
     reasons = inc["reasons"]
@@ -732,7 +736,10 @@ class _Row:
         self.__dict__.update(series.to_dict())
 
 
-def _basic_facts(doc: _Doc, inc: pd.Series, posts: pd.DataFrame, events: pd.DataFrame, ref: str) -> None:
+def _basic_facts(doc: _Doc, inc: pd.Series, posts: pd.DataFrame, events: pd.DataFrame, ref: str,
+                 filled: dict[str, str]) -> None:
+    """The basic-facts template: what the analyst filled in (incident_edits.set_work_fields) stands; the rest is
+    computed from the posts and events, or marked 待核实."""
     doc.section("基本情况")
     found = events.loc[events["step"] == "监测发现", "occurred_at"]
     if posts.empty:
@@ -769,10 +776,36 @@ def _basic_facts(doc: _Doc, inc: pd.Series, posts: pd.DataFrame, events: pd.Data
             ["损失", PENDING, "无可计量数据"],
             ["各方态度", attitude, "帖子情感标签、渠道"],
             ["已采取措施", measures_text, "处置记录"]]
+    rows = [[name, filled[name], "分析员填写"] if filled.get(name) else [name, text, basis]
+            for name, text, basis in rows]
     doc.para(f"{_ts(inc['first_seen_at'])}监测发现“{_clip(inc['title'], 60)}”相关舆情，截至目前共关联帖子"
              f"{len(posts)}条，事件当前状态为“{inc['status']}”。基本情况如下（未能从数据中计量的项目标注“{PENDING}”，"
              f"帖子见{ref}）：")
     doc.table(["项目", "内容", "依据"], rows, "表 基本情况", key="facts")
+
+
+def _work_section(doc: _Doc, work: dict) -> None:
+    doc.section("工作情况")
+    instruction = work["instruction"] or "暂无"
+    if work["instruction"]:
+        who = f"{work['instruction_by']}，" if work["instruction_by"] else ""
+        instruction += f"（{who}{_ts(work['instruction_at'])}）"
+    response = "暂无"
+    if work["response_url"] or work["response_channel"]:
+        response = "，".join(v for v in (work["response_channel"], work["response_url"]) if v)
+    doc.table(["项目", "内容"], [["承办单位", work["responsible_unit"] or PENDING], ["领导批示", instruction],
+                                 ["公开回应", response]], "表 工作情况", key="work")
+
+
+def _chronology_section(doc: _Doc, milestones: pd.DataFrame, ref: str) -> None:
+    doc.section("事件脉络")
+    if milestones.empty:
+        doc.para(f"暂无关联帖子（{PENDING}）。")
+        return
+    doc.para(f"由关联帖子自动梳理（帖子见{ref}）：")
+    doc.table(["节点", "时间", "渠道/站点", "说明", "帖子ID", "内容摘要", "链接"],
+              [[m.milestone, _ts(m.at), f"{m.channel}/{m.site or '—'}", m.detail, m.post_id, m.excerpt, m.url or ""]
+               for m in milestones.itertuples()], "表 事件脉络", key="chronology")
 
 
 def _incident_spread(store: Store, doc: _Doc, posts: pd.DataFrame, ref: str) -> None:

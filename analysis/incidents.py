@@ -369,9 +369,11 @@ def _audit(actor: str, action: str, target: str, details: dict) -> tuple[str, li
 def create_incident(store: Store, title: str, post_ids: list[str], actor: str, source: str = "analyst",
                     topic: str | None = None, region: str | None = None, responsible_unit: str | None = None,
                     first_seen_at: pd.Timestamp | None = None, tier_set: str | None = None,
-                    incident_id: str | None = None, note: str | None = None) -> str:
-    """Create an incident over existing posts, record 监测发现 at first sight, and grade it.
-    Without `tier_set` the office's default tier set from settings applies."""
+                    incident_id: str | None = None, note: str | None = None, state: str = "active",
+                    keywords: Sequence[str] = (), channels: Sequence[str] | None = None) -> str:
+    """Create an incident over existing posts and record 监测发现 at first sight (grading is the caller's:
+    analysis.incident_intake opens and grades). Without `tier_set` the office's default tier set applies.
+    `keywords` and `channels` (None: any) are what new posts must match to join it while it is open."""
     from analysis import settings  # settings builds on this module's constants
 
     if not title.strip():
@@ -394,9 +396,9 @@ def create_incident(store: Store, title: str, post_ids: list[str], actor: str, s
     incident_id = incident_id or f"INC-{pd.Timestamp(first_seen_at).tz_convert(TZ):%Y%m%d}-{uuid.uuid4().hex[:4]}"
     statements = [
         ("INSERT INTO incidents (incident_id, title, topic, region, source, first_seen_at, responsible_unit, "
-         "tier_set, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         "tier_set, created_by, state, match_keywords, match_channels) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
          [incident_id, title.strip(), topic, region, source, pd.Timestamp(first_seen_at).to_pydatetime(),
-          responsible_unit, tier_set, actor]),
+          responsible_unit, tier_set, actor, state, list(keywords), None if channels is None else list(channels)]),
         *[("INSERT INTO incident_posts (incident_id, post_id, channel, created_at, added_by) VALUES (?, ?, ?, ?, ?)",
            [incident_id, post.post_id, post.channel, post.created_at.to_pydatetime(), actor])
           for post in found.itertuples()],
@@ -530,15 +532,24 @@ def list_incidents(store: Store, now: pd.Timestamp | None = None) -> pd.DataFram
                FROM incident_posts GROUP BY incident_id)
            SELECT i.incident_id, i.title, i.topic, i.region, i.source, i.first_seen_at, i.responsible_unit,
                   i.tier_set, g.grade, g.reasons, s.last_step, s.history, s.closed_at,
-                  coalesce(l.posts, 0) AS posts, l.channels
+                  coalesce(l.posts, 0) AS posts, l.channels, coalesce(i.state, 'active') AS state,
+                  i.state_reason, i.merged_into
            FROM incidents i LEFT JOIN last_grade g USING (incident_id) LEFT JOIN steps s USING (incident_id)
            LEFT JOIN linked l USING (incident_id)
            ORDER BY i.first_seen_at DESC"""
     )
     for column in ("reasons", "history", "channels"):  # an ungraded or empty incident has lists, not NULLs
         frame[column] = [list(v) if isinstance(v, list | np.ndarray) else [] for v in frame[column]]
-    frame["status"] = [_status(h) for h in frame["history"]]
+    frame["status"] = [STATE_STATUS.get(state) or _status(h) for state, h in zip(frame["state"], frame["history"],
+                                                                                  strict=True)]
     return frame
+
+
+# An incident's state beside its lifecycle: a proposal waits for the duty analyst; a dismissed (误报) or merged
+# incident keeps its history but runs no clocks and counts in no KPI.
+STATE_STATUS = {"proposed": "待确认", "dismissed": "误报", "merged": "已合并"}
+OPEN_STATUSES = ("待确认", "处置中", "重新打开")
+INACTIVE_STATUSES = ("已归档", "误报", "已合并")
 
 
 def _status(history: list[str]) -> str:
@@ -557,13 +568,16 @@ def deadline_table(store: Store, listed: pd.DataFrame | None = None) -> pd.DataF
     all_events = store.query("SELECT incident_id, step, occurred_at FROM incident_events")
     parts = []
     for incident in incidents.itertuples():
-        if incident.status == "已归档":
+        if incident.status in INACTIVE_STATUSES:
             continue
         items = deadline_items(incident.grade or "三级", all_events[all_events["incident_id"] == incident.incident_id],
                                is_ticket_incident(incident.channels))
         parts.append(items.assign(incident_id=incident.incident_id, title=incident.title, grade=incident.grade))
     columns = ["incident_id", "title", "grade", "step", "label", "anchor_at", "hard_due_at", "done_at"]
-    return pd.concat(parts, ignore_index=True)[columns] if parts else pd.DataFrame(columns=columns)
+    if not parts:  # typed, so clocks_at can subtract times from it (an object column cannot)
+        times = pd.Series(dtype=f"datetime64[ns, {TZ}]")
+        return pd.DataFrame({c: times if c.endswith("_at") else pd.Series(dtype=object) for c in columns})
+    return pd.concat(parts, ignore_index=True)[columns]
 
 
 def clocks_at(table: pd.DataFrame, now: pd.Timestamp) -> pd.DataFrame:
@@ -627,6 +641,7 @@ def kpis(store: Store, start: pd.Timestamp, end: pd.Timestamp, now: pd.Timestamp
     """Incidents first seen in [start, end): by grade, 化解率, reply rate, response times, on-time rates."""
     now = pd.Timestamp(now) if now is not None else _now()
     incidents = list_incidents(store, now)
+    incidents = incidents[~incidents["status"].isin(["误报", "已合并"])]  # a false alarm is no incident
     inside = incidents[(incidents["first_seen_at"] >= start) & (incidents["first_seen_at"] < end)]
     if inside.empty:
         return {"incidents": 0, "by_grade": {}, "resolution_rate": None, "reply_rate": None,
@@ -662,7 +677,7 @@ def open_board(store: Store, now: pd.Timestamp | None = None) -> pd.DataFrame:
     """Open incidents, gravest first, each with its most urgent deadline (overdue first) for the overview."""
     now = pd.Timestamp(now) if now is not None else _now()
     listed = list_incidents(store, now)
-    open_ones = listed[listed["status"].isin(["处置中", "重新打开"])]
+    open_ones = listed[listed["status"].isin(OPEN_STATUSES)]
     clocks = deadline_clocks(store, now, listed).sort_values("minutes_left")
     urgent = clocks.drop_duplicates("incident_id").set_index("incident_id")
     board = open_ones[["incident_id", "title", "grade", "status", "first_seen_at", "posts"]].copy()

@@ -492,13 +492,25 @@ def read_table(data: bytes, name: str) -> RawTable:
     return drop_truncated_tail(table) if truncated else table
 
 
+def raw_json(row: dict) -> str:
+    """A quarantined record as valid JSON: an empty cell (None, NaN, NaT) is null, never the invalid NaN."""
+    def plain(value):
+        if isinstance(value, dict | list | str | bool | int) or value is None:
+            return value
+        if pd.isna(value):
+            return None
+        return value.item() if isinstance(value, np.generic) else value
+
+    return json.dumps({str(k): plain(v) for k, v in row.items()}, ensure_ascii=False, allow_nan=False, default=str)
+
+
 def drop_truncated_tail(table: RawTable) -> RawTable:
     """The record holding a cut-off last character is quarantined (its text is not what was written)."""
     last_malformed = max((line for line, _, _ in table.malformed), default=-1)
     if len(table.lines) == 0 or table.lines[-1] < last_malformed:
         return table
     row = table.frame.iloc[-1]
-    raw = json.dumps({k: v for k, v in row.items() if v is not None}, ensure_ascii=False)
+    raw = raw_json(row.to_dict())
     return RawTable(table.frame.iloc[:-1], table.lines[:-1], table.file_format, table.encoding,
                     [*table.malformed, (int(table.lines[-1]), "truncated_row", raw)])
 
@@ -617,8 +629,7 @@ def validate(raw: RawTable, canonical: pd.DataFrame, channel: str | None = None,
         "line": raw.lines[bad.to_numpy()],
         "reason_code": reason[bad].to_numpy(),
         "reason": [REASONS_ZH[c] for c in reason[bad]],
-        "raw": [json.dumps({k: v for k, v in row.items() if v is not None}, ensure_ascii=False)
-                for row in raw_rows.to_dict(orient="records")],
+        "raw": [raw_json(row) for row in raw_rows.to_dict(orient="records")],
     })
     if raw.malformed:
         extra = pd.DataFrame(raw.malformed, columns=["line", "reason_code", "raw"])

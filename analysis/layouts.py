@@ -42,7 +42,8 @@ class Layout:
       comment id is empty, '0' or the comment's own id.
     title_in_text: the title repeats the start of the text (douyin/kuaishou/xhs): drop it to avoid
       counting the same words twice.
-    channel_from_site: when the channel column is empty, use the site when it names a known channel.
+    channel_from_site: when the channel column is empty, take it from the site or the address
+      (config.channel_of_site); a site nobody listed gets config.OTHER_CHANNEL.
     source: where the column names come from.
     """
 
@@ -440,8 +441,13 @@ def to_canonical(df: pd.DataFrame, layout: Layout, channel: str | None = None) -
         else:
             out[target] = out[target].where(out[target].notna(), value)
 
-    if layout.channel_from_site and "site" in out:
-        from_site = out["site"].map(lambda s: s if config.canonical_channel(s) in config.CHANNELS else None)
+    if layout.channel_from_site and ("site" in out or "url" in out):
+        sites = out["site"] if "site" in out else pd.Series(None, index=out.index, dtype=object)
+        urls = out["url"] if "url" in out else pd.Series(None, index=out.index, dtype=object)
+        named = pd.Series([config.channel_of_site(s, u) for s, u in zip(sites, urls, strict=True)], index=out.index,
+                          dtype=object)
+        # A site nobody listed is kept as the site, under 其他: never quarantined for that alone.
+        from_site = named.where(named.notna() | (sites.isna() & urls.isna()), config.OTHER_CHANNEL)
         out["channel"] = out["channel"].where(out["channel"].notna(), from_site) if "channel" in out else from_site
     if channel:
         out["channel"] = channel

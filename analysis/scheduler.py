@@ -106,6 +106,22 @@ def step_escalation(store: Store, now: pd.Timestamp, cfg: dict) -> dict:
     return {"events": incidents.escalate_overdue(store, now, actor="service")}
 
 
+def step_proposals(store: Store, now: pd.Timestamp, cfg: dict) -> dict:
+    """New alerts above the configured level become 待确认 incidents (or join the open one on their topic)."""
+    from analysis import incident_intake
+
+    done = incident_intake.propose_incidents(store, now, actor="service")
+    return {"proposed": len(done.proposed), "attached": len(done.attached)}
+
+
+def step_growth(store: Store, now: pd.Timestamp, cfg: dict) -> dict:
+    """Open incidents take the new posts that match them, and are re-graded."""
+    from analysis import incident_intake
+
+    done = incident_intake.grow_incidents(store, now, actor="service")
+    return {"grown": len(done.grown)}
+
+
 def step_delivery(store: Store, now: pd.Timestamp, cfg: dict) -> dict:
     """Send every alert not yet delivered to each target (failures are retried on later ticks)."""
     targets = delivery.load_targets(store)
@@ -225,6 +241,8 @@ STEPS: tuple[tuple[str, str, Step], ...] = (
     ("incoming", "导入监视文件夹", step_incoming),
     ("inbox", "导入排队批次", step_inbox),
     ("alerts", "评估预警规则", step_alerts),
+    ("proposals", "自动立案", step_proposals),
+    ("growth", "事件扩展", step_growth),
     ("escalation", "逾期督办", step_escalation),
     ("delivery", "推送预警", step_delivery),
     ("freshness", "渠道新鲜度", step_freshness),
@@ -353,6 +371,10 @@ def describe_step(key: str, result: dict | None) -> str:
                 f"失败 {result.get('failed_files', 0)}")
     if key == "alerts":
         return f"新预警 {result.get('new', 0)} 条"
+    if key == "proposals":
+        return f"新提议事件 {result.get('proposed', 0)} 起，并入已有事件 {result.get('attached', 0)} 起"
+    if key == "growth":
+        return f"扩展事件 {result.get('grown', 0)} 起"
     if key == "escalation":
         return f"记录督办 {result.get('events', 0)} 条"
     if key == "delivery":

@@ -168,11 +168,6 @@ def cli_serve(argv: list[str]) -> int:
     store = _open_owner(db)
     os.environ[config.DB_ENV_VAR] = str(db)  # pages and forwarded verbs resolve the same file
     register_owner(store)
-    from analysis import alerts
-
-    installed = alerts.install_default_rules(store, "service") if not alerts.load_rules(store) else 0
-    if installed:
-        log.info("installed %d default alert rules into a database that had none", installed)
     global _CURRENT
     running = scheduler.Scheduler(store, args.tick_seconds)
     _CURRENT = running

@@ -178,6 +178,26 @@ def _check_targets(value) -> list[str]:
 
 
 TARGETS_KEY = delivery.SETTINGS_KEY
+SEVERITY_LEVELS = ("low", "medium", "high")  # alerts.SEVERITIES, mildest first
+PROPOSAL_FIELDS = {
+    "min_severity": "预警达到该级别（low/medium/high）才自动生成待确认事件",
+    "attach_hours": "同一话题的事件最近一条帖子之后多少小时内的新突增并入该事件（不另立）",
+    "lookback_hours": "每次巡检考虑最近多少小时内的预警",
+    "grow_quiet_hours": "事件最近一条帖子之后多少小时内，新出现的匹配帖子自动加入事件",
+}
+PROPOSAL_DEFAULTS = {"min_severity": "medium", "attach_hours": 72, "lookback_hours": 24, "grow_quiet_hours": 48}
+
+
+def _check_proposals(value) -> list[str]:
+    if not isinstance(value, dict):
+        return ["须为对象，如 " + json.dumps(PROPOSAL_DEFAULTS, ensure_ascii=False)]
+    errors = [f"未知字段：{name}" for name in value if name not in PROPOSAL_FIELDS]
+    if "min_severity" in value and value["min_severity"] not in SEVERITY_LEVELS:
+        errors.append(f"min_severity 须为 {'、'.join(SEVERITY_LEVELS)} 之一")
+    for name in ("attach_hours", "lookback_hours", "grow_quiet_hours"):
+        if name in value and not (_is_number(value[name]) and value[name] > 0):
+            errors.append(f"{name}（{PROPOSAL_FIELDS[name]}）须为正数")
+    return errors
 
 # The always-on service (python -m analysis serve): how often it ticks, where crawler exports are dropped, when the
 # scheduled briefings are written. Times are Asia/Shanghai; paths are relative to the database file's folder.
@@ -251,6 +271,11 @@ REGISTRY: dict[str, Setting] = {s.key: s for s in (
     Setting(TARGETS_KEY, "预警推送目标",
             "企业微信/钉钉/飞书机器人与 SMTP 邮件；密钥、密码与机器人地址不会写入审计日志。",
             lambda: [], _check_targets),
+    Setting("incident_proposals", "自动立案",
+            "每次巡检：达到级别的突增/阈值/关键词预警生成“待确认”事件，由值班分析员确认或说明理由后排除；"
+            "同一话题的新突增并入未结事件；未结事件自动吸纳新出现的匹配帖子并重新定级。字段："
+            + "；".join(f"{name} = {label}" for name, label in PROPOSAL_FIELDS.items()) + "。",
+            lambda: dict(PROPOSAL_DEFAULTS), _check_proposals, lambda value: {**PROPOSAL_DEFAULTS, **value}),
 )}
 
 
@@ -374,6 +399,11 @@ def mainstream_sites(store: Store) -> tuple[str, ...]:
 
 def topic_dictionary(store: Store) -> dict[str, list[str]]:
     return get(store, "topic_dictionary")
+
+
+def incident_proposals(store: Store) -> dict:
+    """How the tick proposes, attaches and grows incidents (defaults filled in)."""
+    return {**PROPOSAL_DEFAULTS, **get(store, "incident_proposals")}
 
 
 def alert_targets(store: Store) -> list[dict]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -209,7 +209,47 @@ MIGRATIONS: tuple[str, ...] = (
         updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
     );
     """,
+    # Incidents opened on an office's own data: a state beside the lifecycle (待确认 proposals from the tick,
+    # 误报 dismissals, merges), what new posts must match to join (topic, keywords, channels), the work fields of
+    # the 专报 (承办单位 is responsible_unit), and which alert or spike each incident came from (one incident per
+    # source: the tick may propose the same alert again and again).
+    """
+    ALTER TABLE incidents ADD COLUMN state VARCHAR DEFAULT 'active';   -- proposed | active | dismissed | merged
+    ALTER TABLE incidents ADD COLUMN state_reason VARCHAR;
+    ALTER TABLE incidents ADD COLUMN state_by VARCHAR;
+    ALTER TABLE incidents ADD COLUMN state_at TIMESTAMPTZ;
+    ALTER TABLE incidents ADD COLUMN merged_into VARCHAR;
+    ALTER TABLE incidents ADD COLUMN match_keywords VARCHAR[];
+    ALTER TABLE incidents ADD COLUMN match_channels VARCHAR[];            -- NULL: any channel
+    ALTER TABLE incidents ADD COLUMN instruction VARCHAR;                 -- 领导批示
+    ALTER TABLE incidents ADD COLUMN instruction_by VARCHAR;
+    ALTER TABLE incidents ADD COLUMN instruction_at TIMESTAMPTZ;
+    ALTER TABLE incidents ADD COLUMN response_url VARCHAR;                -- 公开回应 link
+    ALTER TABLE incidents ADD COLUMN response_channel VARCHAR;
+    ALTER TABLE incidents ADD COLUMN facts JSON;                          -- 基本情况: 时间/地点/类别/伤亡/…
+    UPDATE incidents SET state = 'active' WHERE state IS NULL;
+    CREATE TABLE incident_sources (
+        kind        VARCHAR NOT NULL,             -- alert | spike
+        source_key  VARCHAR NOT NULL,             -- the alert id, or by|key|window start
+        incident_id VARCHAR NOT NULL,
+        linked_at   TIMESTAMPTZ NOT NULL DEFAULT now(),
+        linked_by   VARCHAR NOT NULL,
+        PRIMARY KEY (kind, source_key)
+    );
+    """,
 )
+
+
+# What a brand-new database starts with, registered by the modules that own it (alerts: the default rules), so
+# the store never imports them. Run once, by the open that created the schema; analysis/__init__.py imports the
+# registering modules, so every process that can create a database has them.
+_SEEDS: list[Callable[[Store], object]] = []
+
+
+def seed_new_databases(seed: Callable[[Store], object]) -> Callable[[Store], object]:
+    """Register `seed(store)` to run when an open creates a database (not on later opens)."""
+    _SEEDS.append(seed)
+    return seed
 
 
 def _sql_literal(text: str) -> str:
@@ -291,8 +331,12 @@ class Store:
         self._conn.execute(f"SET TimeZone = '{TIMEZONE}'")
         if memory_limit:
             self._conn.execute(f"SET memory_limit = '{_sql_literal(memory_limit)}'")  # SET takes no parameters
+        self.created = False  # True when this open created the schema (and ran the seeds)
         if not read_only:
             self._migrate()
+            if self.created:
+                for seed in _SEEDS:
+                    seed(self)
 
     @classmethod
     def on_parquet_lake(cls, lake: str | Path) -> Store:
@@ -338,6 +382,7 @@ class Store:
 
     def _migrate(self) -> None:
         current = self.schema_version()
+        self.created = current == 0
         if current > len(MIGRATIONS):
             raise RuntimeError(
                 f"database schema version {current} is newer than this program ({len(MIGRATIONS)})"

@@ -50,8 +50,26 @@ def background(first_hour: str, hours: int, per_hour: int, **fields) -> list[dic
 
 @pytest.fixture()
 def store(db_path):
+    """A database without rules: the seeded defaults (test_new_database_watches_with_the_default_rules) removed,
+    so each test evaluates only the rules it saves."""
     with Store(db_path) as opened:
+        without_default_rules(opened)
         yield opened
+
+
+def without_default_rules(store: Store) -> None:
+    store.execute([("DELETE FROM alert_rules", []), ("DELETE FROM audit_log", [])])
+
+
+def test_new_database_watches_with_the_default_rules(db_path):
+    with Store(db_path) as created:
+        assert created.created
+        assert [r.rule_id for r in alerts.load_rules(created, enabled_only=True)] == sorted(
+            r.rule_id for r in alerts.DEFAULT_RULES)
+        alerts.delete_rule(created, "topic_spike", "admin")
+    with Store(db_path) as reopened:  # seeded once: a deleted default stays deleted
+        assert not reopened.created
+        assert "topic_spike" not in {r.rule_id for r in alerts.load_rules(reopened)}
 
 
 POSTS_RULE = Rule(
@@ -582,6 +600,7 @@ def test_backtest_keyword_on_real_hot_search_titles(store):
 
 def test_cli_backtest_and_run(db_path, capsys, monkeypatch):
     with Store(db_path) as s:
+        without_default_rules(s)
         write_posts(s, posts_in_hour("2026-11-10 10:00", 60, topic="安全生产"))
         alerts.save_rule(s, POSTS_RULE, "admin")
     assert (

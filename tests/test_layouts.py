@@ -163,13 +163,18 @@ def test_generic_export_accepts_synonyms():
     assert out.attrs["unmapped_columns"] == ["序号", "情感倾向"]
 
 
-def test_generic_export_without_channel_takes_it_from_a_known_site():
-    frame = pd.DataFrame({"标题": ["a", "b", "c"], "内容": ["停水", "堵车", "噪音"],
-                          "来源": ["新浪微博", "人民网", "百度贴吧"],
-                          "发布时间": ["2026-11-20 08:15:00"] * 3})
+def test_generic_export_without_channel_takes_it_from_the_site_or_its_address():
+    sites = ["新浪微博", "人民网", "百度贴吧", "网易新闻", "微信", "快手", "本地论坛", "weibo.com", "某某资讯站",
+             None, None]
+    urls = [None] * 9 + ["https://mp.weixin.qq.com/s/x1", "https://www.douyin.com/video/7"]
+    frame = pd.DataFrame({"标题": list("abcdefghijk"), "内容": ["停水"] * 11, "来源": sites, "链接": urls,
+                          "发布时间": ["2026-11-20 08:15:00"] * 11})
     out = to_canonical(frame, detect_layout(frame.columns))
-    assert out["channel"].tolist() == ["新浪微博", None, "百度贴吧"]  # ingest maps the alias to 微博/贴吧
-    assert [config.canonical_channel(c) for c in out["channel"] if c] == ["微博", "贴吧"]
+    assert out["channel"].tolist() == ["微博", "新闻", "贴吧", "新闻", "微信公众号", "快手", "论坛", "微博",
+                                       config.OTHER_CHANNEL, "微信公众号", "抖音"]
+    assert out["site"].tolist()[:9] == sites[:9]  # the site stays as the office wrote it
+    given = to_canonical(frame.assign(渠道=["论坛"] * 11), detect_layout([*frame.columns, "渠道"]))
+    assert set(given["channel"]) == {"论坛"}  # a channel column wins over the site
 
 
 def test_hotline_tickets_get_the_hotline_channel_and_drop_personal_data():

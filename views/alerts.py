@@ -7,7 +7,8 @@ import pandas as pd
 import streamlit as st
 
 import ui
-from analysis import alerts, charts
+import ui_incidents
+from analysis import alerts, charts, incident_intake
 from analysis.config import TIMEZONE
 
 st.title("预警")
@@ -49,7 +50,19 @@ with log_tab:
         if choices and ui.allowed("alert_state"):
             by_id = shown.set_index("alert_id")
             alert_id = choices[st.selectbox("处理预警", list(choices))]
-            ack_col, close_col = st.columns(2)
+            ack_col, close_col, open_col = st.columns(3)
+            linked = ui.cached(incident_intake.linked_incident, "alert", str(alert_id))
+            if linked:
+                if open_col.button(f"查看事件 {linked}", key="open_incident"):
+                    ui_incidents.go_to_incident(linked)
+            elif by_id.loc[alert_id, "kind"] in incident_intake.POST_KINDS and ui.allowed("incident_event"):
+                if open_col.button("立案", type="primary", key="open_incident", help="以预警对应的帖子建立事件并定级"):
+                    try:
+                        opened = incident_intake.open_from_alert(ui.store(), int(alert_id), ui.actor())
+                    except ValueError as exc:
+                        st.error(str(exc))
+                    else:
+                        ui_incidents.go_to_incident(opened.incident_id)
             try:
                 if ack_col.button("确认", disabled=by_id.loc[alert_id, "state"] != "new", key="ack"):
                     alerts.acknowledge(ui.store(), int(alert_id), ui.actor())

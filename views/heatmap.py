@@ -3,6 +3,7 @@
 import streamlit as st
 
 import ui
+import ui_incidents
 from analysis import charts, explore, metrics
 
 KINDS = {"topic_day": "话题 × 日期", "channel_day": "渠道 × 日期", "hour_weekday": "时段 × 星期",
@@ -48,4 +49,6 @@ except ValueError:
     st.warning("链接中的格子参数无效。")
     st.stop()
 st.caption(f"共 {len(behind)} 条（按互动量排序，最多显示500条）")
-st.dataframe(behind, hide_index=True, column_config=ui.POST_COLUMNS, key="heatmap_posts")
+picked = st.dataframe(behind, hide_index=True, column_config=ui.POST_COLUMNS, key="heatmap_posts",
+                      on_select="rerun", selection_mode="multi-row")
+ui_incidents.selected_posts_actions(behind, picked.selection.rows if picked and picked.selection else [], "heatmap")

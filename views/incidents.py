@@ -4,22 +4,29 @@ import pandas as pd
 import streamlit as st
 
 import ui
-from analysis import charts, incidents
+import ui_incidents
+from analysis import charts, chronology, incident_edits, incidents, settings
 from analysis.config import TIMEZONE
 
 st.title("事件时间线")
 listed = ui.cached(incidents.list_incidents)
 if listed.empty:
-    st.info("尚无事件。可在“话题分析”中选取帖子后建立事件，或由突增预警生成。")
+    st.info("尚无事件。可在“预警”页对预警“立案”，或在“话题分析”“热力图”的帖子表中勾选帖子后“新建事件”；"
+            "服务每次巡检也会为达到级别的预警生成待确认事件。")
     st.stop()
 now = pd.Timestamp.now(tz=TIMEZONE)
 colours = {grade: incidents.grade_colour(grade) for grade in listed["grade"].dropna().unique()}
 st.plotly_chart(charts.incident_gantt(listed, now, colours), key="incident_gantt")
 
+proposals = listed[listed["status"] == "待确认"]
+if len(proposals):
+    st.warning(f"有 {len(proposals)} 起待确认事件（由预警自动生成），请核实后确认立案或排除误报："
+               + "、".join(ui.plain(t) for t in proposals["title"].head(5)))
 ids = listed["incident_id"].tolist()
 chosen = ui.page_param("incident", ids, ids[0])
 incident_id = st.selectbox("选择事件", ids, index=ids.index(chosen),
-                           format_func=lambda i: f"{i} · {listed.set_index('incident_id').loc[i, 'title']}")
+                           format_func=lambda i: f"{i} · {listed.set_index('incident_id').loc[i, 'status']} · "
+                                                 f"{listed.set_index('incident_id').loc[i, 'title']}")
 ui.set_page_param("incident", incident_id)
 row = listed.set_index("incident_id").loc[incident_id]
 
@@ -32,6 +39,9 @@ cols[3].metric("首次发现", f"{row['first_seen_at']:%m-%d %H:%M}")
 st.markdown("**定级理由**")
 for reason in row["reasons"]:
     st.text(f"· {reason}")
+if row["status"] in ("误报", "已合并"):
+    st.info(f"该事件{'已作为误报排除' if row['status'] == '误报' else '已并入 ' + str(row['merged_into'])}"
+            + (f"：{row['state_reason']}" if row["state_reason"] else "") + "。处置记录与帖子保留备查。")
 
 events = ui.cached(incidents.events, incident_id)
 posts = ui.cached(incidents.incident_posts, incident_id)
@@ -86,5 +96,98 @@ if ui.allowed("incident_event"):
             st.success(f"规则定级：{result.grade}")
             st.rerun()
 
+st.markdown("**事件脉络**（由关联帖子自动梳理）")
+milestones = chronology.chronology(posts, ui.cached(settings.mainstream_sites))
+st.dataframe(milestones, hide_index=True, key="incident_chronology",
+             column_config={"milestone": "节点", "at": st.column_config.DatetimeColumn("时间", format="MM-DD HH:mm"),
+                            "channel": "渠道", "site": "站点", "post_id": "帖子ID",
+                            "url": st.column_config.LinkColumn("链接", display_text="打开"), "excerpt": "内容摘要",
+                            "detail": "说明"})
+
+work = ui.cached(incident_edits.work_fields, incident_id)
+is_open = row["status"] in incidents.OPEN_STATUSES
+if ui.allowed("incident_event") and is_open:
+    if row["status"] == "待确认":
+        with st.form("proposal"):
+            st.markdown("**待确认事件**：核实后确认立案，或说明理由排除误报")
+            proposal_note = st.text_input("说明 / 排除理由", max_chars=200)
+            confirm_col, dismiss_col = st.columns(2)
+            confirmed = confirm_col.form_submit_button("确认立案", type="primary")
+            dismissed = dismiss_col.form_submit_button("排除误报")
+        try:
+            if confirmed:
+                incident_edits.confirm(ui.store(), incident_id, ui.actor(), proposal_note or None)
+                st.rerun()
+            if dismissed:
+                incident_edits.dismiss(ui.store(), incident_id, proposal_note, ui.actor())
+                st.rerun()
+        except ValueError as exc:
+            st.error(str(exc))
+    end_col, merge_col = st.columns(2)
+    with end_col.form("end_incident", clear_on_submit=True):
+        st.markdown("**办结或排除**")
+        end_reason = st.text_area("办结情况 / 排除理由（必填）", max_chars=500)
+        close_col, false_col = st.columns(2)
+        closing = close_col.form_submit_button("办结")
+        false_alarm = false_col.form_submit_button("排除误报")
+    try:
+        if closing:
+            incident_edits.close(ui.store(), incident_id, end_reason, ui.actor())
+            st.rerun()
+        if false_alarm:
+            incident_edits.dismiss(ui.store(), incident_id, end_reason, ui.actor())
+            st.rerun()
+    except ValueError as exc:
+        st.error(str(exc))
+    others = listed[listed["status"].isin(incidents.OPEN_STATUSES) & (listed["incident_id"] != incident_id)]
+    with merge_col.form("merge_incident"):
+        st.markdown("**合并事件**（本事件并入所选事件，双方记录保留）")
+        other_titles = dict(zip(others["incident_id"], others["title"], strict=True))
+        target = st.selectbox("并入", list(other_titles), format_func=lambda i: f"{i} · {other_titles[i]}",
+                              index=None if not other_titles else 0, placeholder="暂无其他未结事件")
+        merge_reason = st.text_input("合并说明", max_chars=200)
+        merging = st.form_submit_button("合并", disabled=not other_titles)
+    if merging and target:
+        try:
+            incident_edits.merge(ui.store(), incident_id, target, ui.actor(), merge_reason)
+        except ValueError as exc:
+            st.error(str(exc))
+        else:
+            ui_incidents.go_to_incident(target)
+
+with st.expander("工作信息（承办单位、领导批示、公开回应、基本情况）", expanded=is_open):
+    with st.form("work_fields"):
+        unit_col, reply_col = st.columns(2)
+        unit = unit_col.text_input("承办单位", work["responsible_unit"] or "", max_chars=100)
+        instruction = unit_col.text_area("领导批示", work["instruction"] or "", max_chars=1000)
+        instruction_by = unit_col.text_input("批示领导", work["instruction_by"] or "", max_chars=50)
+        instruction_at = unit_col.text_input(
+            "批示时间（留空为保存时，格式 2026-11-20 14:30）",
+            "" if work["instruction_at"] is None else f"{work['instruction_at']:%Y-%m-%d %H:%M}")
+        response_url = reply_col.text_input("公开回应链接", work["response_url"] or "", max_chars=500)
+        response_channel = reply_col.text_input("公开回应渠道（如 政府网站、官方微博）", work["response_channel"] or "",
+                                                max_chars=50)
+        facts = {name: reply_col.text_input(f"基本情况·{name}", work["facts"].get(name, ""), max_chars=300)
+                 for name in incident_edits.FACT_FIELDS}
+        saving = st.form_submit_button("保存工作信息", disabled=not ui.allowed("incident_event"))
+    if saving:
+        try:
+            incident_edits.set_work_fields(
+                ui.store(), incident_id, ui.actor(), responsible_unit=unit,
+                instruction=instruction if instruction != (work["instruction"] or "") else None,
+                instruction_by=instruction_by,
+                instruction_at=pd.Timestamp(instruction_at) if instruction_at.strip() else None,
+                response_url=response_url, response_channel=response_channel, facts=facts)
+            st.rerun()
+        except ValueError as exc:
+            st.error(str(exc))
+
 st.markdown("**关联帖子**")
-st.dataframe(posts.head(300), hide_index=True, column_config=ui.POST_COLUMNS, key="incident_posts")
+linked = st.dataframe(posts.head(300), hide_index=True, column_config=ui.POST_COLUMNS, key="incident_posts",
+                      on_select="rerun", selection_mode="multi-row")
+chosen_rows = linked.selection.rows if linked and linked.selection else []
+if chosen_rows and is_open and ui.allowed("incident_event"):
+    if st.button(f"将所选 {len(chosen_rows)} 条帖子移出事件", key="remove_posts"):
+        incident_edits.remove_posts(ui.store(), incident_id, posts.head(300).iloc[chosen_rows]["post_id"].tolist(),
+                                    ui.actor(), "分析员判定与事件无关")
+        st.rerun()

@@ -5,6 +5,7 @@ import dataclasses
 import streamlit as st
 
 import ui
+import ui_incidents
 from analysis import charts, explore, metrics, sentiment
 
 f = ui.current_filters()
@@ -53,13 +54,14 @@ order = st.radio("排序", list(explore.ORDERS), horizontal=True,
                  format_func={"interaction": "互动量", "time": "时间", "negative": "最负面"}.get)
 posts = ui.cached(explore.posts, scoped, keyword=keyword or None, order=order, limit=500)
 event = st.dataframe(posts, hide_index=True, column_config=ui.POST_COLUMNS, on_select="rerun",
-                     selection_mode="single-row", key="topic_posts")
+                     selection_mode="multi-row", key="topic_posts")
 rows = event.selection.rows if event and event.selection else []
+ui_incidents.selected_posts_actions(posts, rows, "topic")
 if rows:
     ui.set_page_param("post", posts.iloc[rows[0]]["post_id"])
 post_id = st.query_params.get("post")
 if not post_id:
-    st.caption("选中一条帖子，查看它所在的转发传播树。")
+    st.caption("选中帖子，查看（第一条）所在的转发传播树。")
     st.stop()
 
 tree = ui.cached(explore.cascade_tree, post_id)

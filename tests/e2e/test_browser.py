@@ -69,7 +69,7 @@ def test_clicking_a_heatmap_cell_lands_on_its_posts(server, page):
     page.wait_for_function("location.search.includes('row=')", timeout=30_000)
     settle(page)
     assert page.get_by_text("的帖子").first.is_visible()
-    assert page.locator("[data-testid='stDataFrame']").count() >= 1
+    page.wait_for_selector("[data-testid='stDataFrame']", timeout=30_000)  # a selectable table draws a moment later
 
 
 def test_acknowledge_an_alert(server, page):
