@@ -55,6 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     source.add_argument("--from-spike", metavar="KEY", help="a spike's topic/channel/region (with --start/--end)")
     opening.add_argument("--title")
     opening.add_argument("--unit", help="承办单位")
+    opening.add_argument("--found-at", help="when it was found, for an incident recorded after the fact (ISO time; "
+                                            "default now): its clocks run from then (with --posts)")
     opening.add_argument("--spike-by", choices=("topic", "channel", "region"), default="topic")
     opening.add_argument("--start", help="spike window start (ISO time)")
     opening.add_argument("--end", help="spike window end (ISO time)")
@@ -126,7 +128,8 @@ def _opened(args, store, intake) -> object:
     if not args.title:
         raise ValueError("请用 --title 给出事件标题")
     if args.posts:
-        return intake.open_from_posts(store, args.title, _ids(args.posts), args.by, responsible_unit=args.unit)
+        return intake.open_from_posts(store, args.title, _ids(args.posts), args.by, responsible_unit=args.unit,
+                                      found_at=args.found_at)
     ids = _ids(args.tickets) if args.tickets else intake.ticket_posts(
         store, args.ticket_keyword, pd.Timestamp(args.since) if args.since else None,
         pd.Timestamp(args.until) if args.until else None)["post_id"].tolist()

@@ -85,14 +85,17 @@ def _posts(store: Store, where: list[str], params: list, limit: int = MAX_SOURCE
 
 # -- from posts and tickets ---------------------------------------------------------------------------------
 def open_from_posts(store: Store, title: str, post_ids: Sequence[str], actor: str, *, source: str = "analyst",
-                    channels: Sequence[str] | None = None, responsible_unit: str | None = None) -> Opened:
-    """An analyst's incident over selected posts, found now; it grows by their topic and keywords."""
+                    channels: Sequence[str] | None = None, responsible_unit: str | None = None,
+                    found_at=None) -> Opened:
+    """An analyst's incident over selected posts, found now (or at `found_at`, when an incident found earlier is
+    recorded after the fact: its clocks run from then); it grows by their topic and keywords."""
     post_ids = list(dict.fromkeys(str(p) for p in post_ids))
     if not post_ids:
         raise ValueError("请先选择帖子")
     posts = _posts(store, [f"post_id IN ({', '.join('?' for _ in post_ids)})"], post_ids)
     topic = posts["topic"].mode().iloc[0] if len(posts) else None
-    return _open(store, title, post_ids, actor, source, _now(), topic=topic, keywords=match_keywords(posts),
+    found = _ts(found_at) if found_at is not None else _now()
+    return _open(store, title, post_ids, actor, source, found, topic=topic, keywords=match_keywords(posts),
                  channels=channels, note=f"由{len(post_ids)}条选定帖子立案", responsible_unit=responsible_unit)
 
 

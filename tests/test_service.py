@@ -108,8 +108,36 @@ def test_service_imports_the_watched_folder_alerts_delivers_and_serves_the_cli(t
         text = json.dumps(delivered, ensure_ascii=False)
         assert any(f"#{a['alert_id']}" in text for a in fired)
 
+        # The tick proposed an incident for the burst (待确认), for the duty analyst to confirm or dismiss.
+        proposed = wait_for(lambda: [i for i in cli_json(db, "incidents", "list", "--json")
+                                     if i["state"] == "proposed"], 60, what="a proposed incident")
+        assert len(proposed) == 1 and proposed[0]["topic"] == "安全生产"
+
+        # An incident found three days ago and recorded now (补录) is overdue at once: each overdue deadline gets
+        # exactly one 督办 event and one alert, however many ticks pass.
+        old_posts = pd.read_csv(io.BytesIO(exports["weibo_contents.csv"]), dtype=str)["note_id"].head(3)
+        found = (NOW - pd.Timedelta(days=3)).isoformat()
+        opened = cli_json(db, "incidents", "open", "--title", "化工园区安全检查投诉", "--posts", ",".join(old_posts),
+                          "--found-at", found, "--json")
+        incident_id = opened["incident_id"]
+        overdue = [d for d in opened["deadlines"] if d["status"] == "已逾期"]
+        assert overdue, opened["deadlines"]
+
+        def escalated():
+            shown = cli_json(db, "incidents", "show", incident_id, "--json")
+            events = [e for e in shown["events"] if e["step"] == "督办/催办"]
+            alerts = [a for a in cli_json(db, "alerts", "list", "--json", "--rule", "deadline_overdue")
+                      if incident_id in json.dumps(a, ensure_ascii=False)]
+            return (events, alerts) if len(events) >= len(overdue) and len(alerts) >= len(overdue) else None
+
+        events, deadline_alerts = wait_for(escalated, 60, what="督办 events and deadline alerts")
+        time.sleep(6)  # three more ticks
+        again_events, again_alerts = escalated()
+        assert len(events) == len(again_events) == len(overdue) == len({e["note"] for e in events})
+        assert len(deadline_alerts) == len(again_alerts) == len(overdue)
+
         # Every other verb works beside the service, from other processes.
-        assert cli_json(db, "incidents", "--json", "list") == []
+        assert {i["incident_id"] for i in cli_json(db, "incidents", "--json", "list")} >= {incident_id}
         listed = cli(db, "alerts", "--json", "list")
         assert listed.returncode == 0 and "NaN" not in listed.stdout and "NaT" not in listed.stdout
         out = tmp_path / "briefs"
