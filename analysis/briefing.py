@@ -139,8 +139,8 @@ class _Doc:
         self.b.blocks.append(Table(columns, rows, caption, key))
 
     def figure(self, key: str, fig: go.Figure, caption: str, date_ticks: str | None = None) -> None:
-        if date_ticks:  # Plotly's default English month names do not belong in a Chinese document
-            fig.update_xaxes(tickformat=date_ticks)
+        if date_ticks:  # one format for the whole document, in place of the charts' per-zoom-level formats
+            fig.update_xaxes(tickformat=date_ticks, tickformatstops=[])
         self.figures += 1
         self.b.blocks.append(Figure(key, fig, f"图{self.figures} {caption}"))
 
