@@ -32,7 +32,7 @@ with log_tab:
             shown[
                 ["alert_id", "fired_at", "级别", "rule_id", "subject", "message", "merged_count", "状态", "state_by"]
             ],
-            hide_index=True,
+            hide_index=True, placeholder="",
             key="alert_log",
             column_config={
                 "alert_id": "编号",
@@ -102,7 +102,7 @@ with rules_tab:
         st.plotly_chart(charts.backtest_fires(fired, f"回测：过去{days}天将触发 {len(fired)} 次"), key="backtest")
         st.dataframe(
             fired[["fired_at", "subject", "message"]],
-            hide_index=True,
+            hide_index=True, placeholder="",
             column_config={
                 "fired_at": st.column_config.DatetimeColumn("时间", format="MM-DD HH:mm"),
                 "subject": "对象",

@@ -48,4 +48,4 @@ except ValueError:
     st.warning("链接中的格子参数无效。")
     st.stop()
 st.caption(f"共 {len(behind)} 条（按互动量排序，最多显示500条）")
-st.dataframe(behind, hide_index=True, column_config=ui.POST_COLUMNS, key="heatmap_posts")
+st.dataframe(behind, hide_index=True, placeholder="", column_config=ui.POST_COLUMNS, key="heatmap_posts")

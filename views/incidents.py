@@ -39,7 +39,7 @@ posts = ui.cached(incidents.incident_posts, incident_id)
 st.markdown("**处置时限**")
 clocks = incidents.incident_clocks(row, events, now)
 st.dataframe(clocks[["label", "due_at", "hard_due_at", "done_at", "status", "time_left"]], hide_index=True,
-             column_config={"label": "时限",
+             placeholder="", column_config={"label": "时限",
                             "due_at": st.column_config.DatetimeColumn("目标时间", format="MM-DD HH:mm"),
                             "hard_due_at": st.column_config.DatetimeColumn("最迟", format="MM-DD HH:mm"),
                             "done_at": st.column_config.DatetimeColumn("完成时间", format="MM-DD HH:mm"),
@@ -51,7 +51,7 @@ if len(overdue):
 st.plotly_chart(charts.hourly_volume(incidents.hourly_counts(posts), "事件声量与处置节点", events),
                 key="incident_hours")
 st.markdown("**处置记录**（只追加，不可修改）")
-st.dataframe(events[["occurred_at", "step", "actor", "note"]], hide_index=True,
+st.dataframe(events[["occurred_at", "step", "actor", "note"]], hide_index=True, placeholder="",
              column_config={"occurred_at": st.column_config.DatetimeColumn("时间", format="YYYY-MM-DD HH:mm"),
                             "step": "环节", "actor": "操作人", "note": "说明"})
 
@@ -87,4 +87,4 @@ if ui.allowed("incident_event"):
             st.rerun()
 
 st.markdown("**关联帖子**")
-st.dataframe(posts.head(300), hide_index=True, column_config=ui.POST_COLUMNS, key="incident_posts")
+st.dataframe(posts.head(300), hide_index=True, placeholder="", column_config=ui.POST_COLUMNS, key="incident_posts")

@@ -70,7 +70,7 @@ changes = ui.cached(settings.history, 50)
 if changes.empty:
     st.caption("尚无设置变更。")
 else:
-    st.dataframe(changes, hide_index=True, column_config={
+    st.dataframe(changes, hide_index=True, placeholder="", column_config={
         "logged_at": st.column_config.DatetimeColumn("时间", format="YYYY-MM-DD HH:mm"),
         "actor": "操作人", "action": "操作", "setting": "设置项", "target": None,
         "details": st.column_config.TextColumn("内容（old 为旧值，new 为新值；密钥已隐去）", width="large")})
