@@ -62,7 +62,9 @@ def main() -> int:
                 if args.full:  # the page scrolls inside Streamlit's main container, not the document
                     height = page.evaluate("document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
                     page.set_viewport_size({"width": 1280, "height": max(800, int(height))})
-                    page.wait_for_timeout(1500)
+                    page.wait_for_timeout(3000)
+                    page.wait_for_function("!document.querySelector('[data-testid=\"stStatusWidget\"]')",
+                                           timeout=60_000)
                 page.screenshot(path=str(out / f"{name}.png"))
                 page.set_viewport_size({"width": 1280, "height": 800})
                 print(out / f"{name}.png")
