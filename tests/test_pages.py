@@ -204,3 +204,18 @@ def test_data_version_is_read_once_per_run_and_a_write_in_the_run_is_seen(app_db
     at.run()
     assert list(map(int, at.text[0].value.split())) == [first, first, first + 1]
     assert len(reads) == 3  # a new run reads it afresh; so does the read after the write
+
+
+def test_every_table_on_every_page_shows_missing_values_empty(app_db):
+    """Canvas-drawn tables say "None" for a missing value unless told otherwise (the browser test cannot read it)."""
+    with Store(app_db) as store:
+        day = str(metrics.latest_day(store))
+    tables = 0
+    for page, query in [("overview.py", {}), ("incidents.py", {}), ("heatmap.py", {"row": "食品药品", "col": day}),
+                        ("topic.py", {}), ("alerts.py", {"state": "all"}), ("corrections.py", {}),
+                        ("data_import.py", {}), ("settings.py", {})]:
+        at = run_app(page, **query)
+        for table in at.dataframe:
+            assert table.proto.HasField("placeholder") and table.proto.placeholder == "", (page, table.key)
+        tables += len(at.dataframe)
+    assert tables >= 10
