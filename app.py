@@ -18,15 +18,23 @@ PAGES = (
     ("数据", "settings", "views/settings.py", "设置", ":material/settings:"),
 )
 
-st.set_page_config(page_title="舆情态势监测", page_icon="📈", layout="wide")
+APP_TITLE = "舆情态势监测"
+
+st.set_page_config(page_title=APP_TITLE, page_icon="📈", layout="wide")
 user = ui.sign_in()
 ui.sync()
 allowed = access.pages_for(user.role if user else None)
 sections: dict[str, list] = {}
 for section, key, path, title, icon in PAGES:
     if key in allowed:
-        sections.setdefault(section, []).append(
-            st.Page(path, title=title, icon=icon, url_path=key, default=key == "overview"))
-page = st.navigation(sections)
+        sections.setdefault(section, []).append(st.Page(path, title=title, icon=icon, url_path=key))
+# Streamlit serves its default page only at "/" (never at its url_path), so a link to /overview would land on
+# "Page not found". The default is therefore a hidden landing page that opens the first page at its own address.
+first = next(iter(sections.values()))[0]
+landing = st.Page(lambda: None, title=first.title, url_path="landing", default=True, visibility="hidden")
+page = st.navigation({"": [landing], **sections})
+if page is landing:
+    st.switch_page(first, query_params={key: st.query_params.get_all(key) for key in st.query_params})
+st.set_page_config(page_title=f"{page.title} · {APP_TITLE}")  # the browser tab names the page
 ui.render_sidebar()
 page.run()

@@ -1326,6 +1326,13 @@ def list_alerts(
     return frame
 
 
+def count_alerts(store: Store, state: str) -> int:
+    """How many alerts are in a state (the overview shows the newest few and this total)."""
+    if state not in STATES:
+        raise ValueError(f"未知的预警状态：{state}；可选：{'、'.join(STATES)}")
+    return int(store.scalar("SELECT count(*) FROM alerts WHERE state = ?", [state]))
+
+
 # -- back-testing -----------------------------------------------------------------------------------
 
 

@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -139,8 +139,8 @@ class _Doc:
         self.b.blocks.append(Table(columns, rows, caption, key))
 
     def figure(self, key: str, fig: go.Figure, caption: str, date_ticks: str | None = None) -> None:
-        if date_ticks:  # Plotly's default English month names do not belong in a Chinese document
-            fig.update_xaxes(tickformat=date_ticks)
+        if date_ticks:  # one format for the whole document, in place of the charts' per-zoom-level formats
+            fig.update_xaxes(tickformat=date_ticks, tickformatstops=[])
         self.figures += 1
         self.b.blocks.append(Figure(key, fig, f"图{self.figures} {caption}"))
 
@@ -230,12 +230,21 @@ def _month_of(day: dt.date) -> Period:
     return Period("monthly", f"{first:%Y-%m}", first, last, previous_last.replace(day=1), previous_last)
 
 
-def default_period(store: Store, kind: str) -> Period:
-    """The latest day / week / month that has posts."""
+def default_period(store: Store, kind: str, now: pd.Timestamp | None = None) -> Period:
+    """The latest day that has posts; for a week or month the latest *complete* one that has posts.
+
+    A week or month still running is briefed only on request (`--week`/`--month`/`--date`), and is then compared
+    with the same elapsed hours of the period before (see `build_period`)."""
     latest = metrics.latest_day(store)
     if latest is None:
         raise ValueError("数据库中没有帖子，无法生成报告")
-    return {"daily": day_period, "weekly": _week_of, "monthly": _month_of}[kind](latest)
+    if kind == "daily":
+        return day_period(latest)
+    period_of = {"weekly": _week_of, "monthly": _month_of}[kind]
+    period = period_of(latest)
+    if period.filters.end_ts > (now if now is not None else pd.Timestamp.now(tz=TIMEZONE)):
+        period = period_of(period.start - dt.timedelta(days=1))
+    return period
 
 
 # -- small formatting helpers ---------------------------------------------------------------------------------
@@ -319,8 +328,11 @@ def build_period(store: Store, period: Period, unit: str = DEFAULT_UNIT, as_of: 
     b = Briefing(period.kind, KIND_TITLES[period.kind], period.issue, unit, period.label, period.code, now)
     doc = _Doc(b)
     this, last = PERIOD_WORDS[period.kind]
-    if as_of < f.end_ts:
-        doc.para(f"注：本期尚未结束，统计截至{_ts(as_of)}，与{last}全期比较时请留意。", "warning")
+    if as_of < f.end_ts:  # a period still running: like with like, the same elapsed hours of the period before
+        prev = replace(prev, until=min(prev.end_ts, prev.start_ts + (as_of - f.start_ts)))
+        f = replace(f, until=as_of)
+        doc.para(f"注：本期尚未结束，统计截至{_ts(as_of)}；{last}按相同时长统计（截至{_ts(prev.end_ts)}）"
+                 "后比较。", "warning")
     say("总体态势")
     _overview(store, doc, f, prev, this, last)
     say("舆情事件")
@@ -456,7 +468,7 @@ def _topic_section(store: Store, doc: _Doc, f: Filters, prev: Filters, this: str
     top = now.head(8)
     refs = {}
     for topic in top["topic"].head(3):
-        tf = Filters(f.start, f.end, grain=f.grain, topics=(topic,))
+        tf = replace(f, topics=(topic,))
         refs[topic] = doc.appendix(f"话题“{topic}”（按互动量排序的前5条）", _describe(tf), top_posts(store, tf, 5),
                                    int(top.loc[top["topic"] == topic, "posts"].iloc[0]))
     rows = []
@@ -480,7 +492,7 @@ def _topic_section(store: Store, doc: _Doc, f: Filters, prev: Filters, this: str
               key="topics")
     names = top["topic"].head(5).tolist()
     ticks = "%H时" if f.grain == "hour" else "%m月%d日"
-    trend = metrics.trend(store, Filters(f.start, f.end, grain=f.grain, group_by="topic", topics=tuple(names)))
+    trend = metrics.trend(store, replace(f, group_by="topic", topics=tuple(names)))
     topic_refs = "、".join(refs.values())
     doc.figure("topic_trend", charts.topic_lines(trend, "grp", f"{this}前五话题发帖量走势"),
                f"{this}前五话题发帖量走势（前三话题的帖子见{topic_refs}）", date_ticks=ticks)
@@ -512,11 +524,10 @@ def _cell_query(store: Store, f: Filters, kind: str, cell: pd.Series) -> tuple[l
     """Filters and top posts of one heatmap cell (topic × day or region × topic)."""
     if kind == "topic_day":
         day = dt.date.fromisoformat(str(cell["col_key"]))
-        cf = Filters(day, day, topics=(str(cell["row_key"]),))
+        cf = Filters(day, day, topics=(str(cell["row_key"]),), until=f.until)
     else:
         region = str(cell["row_key"])
-        cf = Filters(f.start, f.end, topics=(str(cell["col_key"]),),
-                     regions=(region,) if region != "未知" else ())
+        cf = replace(f, grain="day", topics=(str(cell["col_key"]),), regions=(region,) if region != "未知" else ())
     extra = "AND region IS NULL" if kind == "region_topic" and str(cell["row_key"]) == "未知" else ""
     filters = [(k, "未填写" if k == "地域" and extra else v) for k, v in _describe(cf)]
     return filters, top_posts(store, cf, 5, extra_sql=extra), int(cell["posts"])
@@ -531,7 +542,7 @@ def _channel_section(store: Store, doc: _Doc, f: Filters, this: str) -> None:
     top = frame.head(10)
     total = int(frame["posts"].sum())
     lead = top.iloc[0]
-    cf = Filters(f.start, f.end, grain=f.grain, channels=(str(lead["channel"]),))
+    cf = replace(f, channels=(str(lead["channel"]),))
     ref = doc.appendix(f"渠道“{lead['channel']}”（互动量前5条）", _describe(cf), top_posts(store, cf, 5),
                        int(lead["posts"]))
     doc.para(f"{this}信息主要来自“{lead['channel']}”（{int(lead['posts'])}条，占{_pct(lead['posts'] / total)}，"

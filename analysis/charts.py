@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -29,6 +31,55 @@ def _layout(fig: go.Figure, title: str, height: int = 360) -> go.Figure:
     return fig
 
 
+# Plotly names months and weekdays in English ("Nov 8, 2026"), and its zh-CN locale is not bundled with
+# Streamlit's plotly.js; so every date axis gets Chinese formats for each zoom level (d3: %-m = unpadded month).
+DATE_TICKS = (
+    {"dtickrange": [None, 60_000], "value": "%H:%M:%S"},
+    {"dtickrange": [60_000, 86_400_000], "value": "%H:%M<br>%-m月%-d日"},
+    {"dtickrange": [86_400_000, "M1"], "value": "%-m月%-d日"},
+    {"dtickrange": ["M1", "M12"], "value": "%Y年%-m月"},
+    {"dtickrange": ["M12", None], "value": "%Y年"},
+)
+
+
+def _chinese_dates(fig: go.Figure, moments) -> None:
+    """Chinese tick labels on the date x axis, and hover dates with the hour unless every moment is a whole day."""
+    stamps = pd.to_datetime(pd.Series(moments))
+    whole_days = bool(len(stamps)) and bool((stamps == stamps.dt.normalize()).all())
+    fig.update_xaxes(type="date", tickformatstops=list(DATE_TICKS),
+                     hoverformat="%Y年%-m月%-d日" if whole_days else "%Y年%-m月%-d日 %H:%M")
+
+
+def zh_count(value: float) -> str:
+    """A count as an office writes it: 9,876 · 12.3万 · 1.23亿 (万 from 100,000, where digits stop reading)."""
+    if value != value:
+        return ""
+    if abs(value) >= 1e8:
+        return f"{value / 1e8:.3g}亿"
+    if abs(value) >= 1e5:
+        return f"{value / 1e4:.4g}万"
+    return f"{value:,.0f}"
+
+
+def _nice_step(top: float, ticks: int = 5) -> float:
+    raw = max(top, 1) / ticks
+    magnitude = 10 ** math.floor(math.log10(raw))
+    return next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+
+
+def _count_axis(fig: go.Figure, top: float, axis: str = "y", **selector) -> None:
+    """Whole-number ticks on a count axis (never Plotly's "15k" or "0.5"); 万/亿 labels once counts are large."""
+    update = fig.update_yaxes if axis == "y" else fig.update_xaxes
+    if top < 1e5:
+        update(tickformat=",d", hoverformat=",d", **selector)
+        return
+    step = _nice_step(top)
+    values = [step * i for i in range(int(top // step) + 2)]
+    unit, name = (1e8, "亿") if top >= 1e8 else (1e4, "万")   # one unit along the axis: 0, 5万, 10万 …
+    update(tickmode="array", tickvals=values, ticktext=[f"{v / unit:g}{name}" if v else "0" for v in values],
+           hoverformat=",d", **selector)
+
+
 def volume_and_negativity(trend: pd.DataFrame, title: str = "发帖量与负面占比") -> go.Figure:
     """Stacked volume by post type (so reposts never pass for volume) with the negative ratio and its 95 % band."""
     fig = make_subplots(specs=[[{"secondary_y": True}]])
@@ -44,8 +95,10 @@ def volume_and_negativity(trend: pd.DataFrame, title: str = "发帖量与负面�
                     line={"color": NEGATIVE_RED, "width": 2}, marker={"size": 4}, secondary_y=True)
     fig.update_layout(barmode="stack")
     fig.update_yaxes(title_text="发帖量", secondary_y=False)
-    fig.update_yaxes(title_text="负面占比", tickformat=".0%", rangemode="tozero", secondary_y=True,
-                     showgrid=False)
+    _count_axis(fig, float(trend["posts"].max()) if len(trend) else 0, secondary_y=False)
+    fig.update_yaxes(title_text="负面占比", tickformat=".0%", hoverformat=".1%", rangemode="tozero",
+                     secondary_y=True, showgrid=False)
+    _chinese_dates(fig, trend["bucket"])
     return _layout(fig, title)
 
 
@@ -59,6 +112,7 @@ def breakdown_bars(frame: pd.DataFrame, dimension: str, title: str) -> go.Figure
     fig.add_bar(y=ordered[dimension], x=ordered["posts"] - ordered["negative"], name="非负面",
                 orientation="h", marker_color=NEUTRAL_GREY)
     fig.update_layout(barmode="stack", hovermode="y unified")
+    _count_axis(fig, float(ordered["posts"].max()) if len(ordered) else 0, axis="x")
     return _layout(fig, title, height=max(260, 26 * len(ordered) + 80))
 
 
@@ -91,8 +145,12 @@ def topic_lines(trend: pd.DataFrame, group: str, title: str, value: str = "posts
         fig.add_scatter(x=part["bucket"], y=part[value], mode="lines+markers", name=str(name),
                         marker={"size": 4})
     names = {"posts": "发帖量", "heat": "热度指数", "negative": "负面帖子", "negative_ratio": "负面占比"}
-    fig.update_yaxes(title_text=names.get(value, value), rangemode="tozero",
-                     tickformat=".0%" if value == "negative_ratio" else None)
+    fig.update_yaxes(title_text=names.get(value, value), rangemode="tozero")
+    if value == "negative_ratio":
+        fig.update_yaxes(tickformat=".0%", hoverformat=".1%")
+    else:
+        _count_axis(fig, float(trend[value].max()) if len(trend) else 0)
+    _chinese_dates(fig, trend["bucket"])
     return _layout(fig, title)
 
 
@@ -109,6 +167,8 @@ def hourly_volume(hours: pd.DataFrame, title: str, events: pd.DataFrame | None =
             fig.add_annotation(x=row.occurred_at, y=top * (1.02 + 0.07 * (number % 3)), text=str(row.step),
                                showarrow=False, font={"size": 10}, xanchor="left")
     fig.update_yaxes(title_text="每小时发帖量")
+    _count_axis(fig, top)
+    _chinese_dates(fig, hours["hour"])
     return _layout(fig, title)
 
 
@@ -118,6 +178,7 @@ def cascade_bars(stats: pd.DataFrame, labels: list[str], title: str) -> go.Figur
                            text=[f"深度{d}" for d in stats["depth"]], textposition="outside"))
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(title_text="传播链规模（帖子数）")
+    _count_axis(fig, float(stats["size"].max()) if len(stats) else 0, axis="x")
     return _layout(fig, title, height=max(240, 34 * len(labels) + 90))
 
 
@@ -175,7 +236,7 @@ def incident_gantt(incidents: pd.DataFrame, now: pd.Timestamp, colours: dict[str
                     y=part["title"], orientation="h", name=str(grade), marker_color=colours.get(grade, NEUTRAL_GREY),
                     customdata=part[["incident_id", "status"]].to_numpy(),
                     hovertemplate="%{y}<br>%{customdata[0]} · %{customdata[1]}<extra></extra>")
-    fig.update_xaxes(type="date")
+    _chinese_dates(fig, incidents["first_seen_at"])
     fig.update_yaxes(autorange="reversed")
     fig = _layout(fig, title, height=max(260, 44 * len(incidents) + 100))
     fig.update_layout(barmode="overlay", hovermode="closest")
@@ -188,8 +249,10 @@ def backtest_fires(fired: pd.DataFrame, title: str) -> go.Figure:
     if len(fired):
         fig.add_scatter(x=fired["fired_at"], y=fired["subject"].astype(str), mode="markers",
                         marker={"symbol": "triangle-down", "size": 12, "color": NEGATIVE_RED},
-                        customdata=fired["message"], hovertemplate="%{x}<br>%{customdata}<extra></extra>")
+                        customdata=fired["message"],
+                        hovertemplate="%{x|%-m月%-d日 %H:%M}<br>%{customdata}<extra></extra>")
     fig.update_yaxes(type="category")
+    _chinese_dates(fig, fired["fired_at"] if len(fired) else [])
     fig = _layout(fig, title, height=260)
     fig.update_layout(hovermode="closest")
     return fig

@@ -27,6 +27,7 @@ class Filters:
     channels: tuple[str, ...] = ()
     topics: tuple[str, ...] = ()
     regions: tuple[str, ...] = ()
+    until: pd.Timestamp | None = None   # an earlier (exclusive) end inside the last day: a period still running
 
     def __post_init__(self):
         if self.start > self.end:
@@ -42,8 +43,9 @@ class Filters:
 
     @property
     def end_ts(self) -> pd.Timestamp:
-        """Exclusive upper bound: midnight after the last day."""
-        return pd.Timestamp(self.end, tz=TIMEZONE) + pd.Timedelta(days=1)
+        """Exclusive upper bound: midnight after the last day, or `until` when that is earlier."""
+        midnight = pd.Timestamp(self.end, tz=TIMEZONE) + pd.Timedelta(days=1)
+        return midnight if self.until is None else min(midnight, self.until)
 
     @property
     def days(self) -> int:
@@ -52,7 +54,8 @@ class Filters:
     def previous_period(self) -> Filters:
         """The same number of days immediately before: the base for every 'change vs previous'."""
         span = dt.timedelta(days=self.days)
-        return replace(self, start=self.start - span, end=self.end - span)
+        return replace(self, start=self.start - span, end=self.end - span,
+                       until=None if self.until is None else self.until - span)
 
     def where(self, alias: str = "") -> tuple[str, list]:
         """SQL predicate and its parameters; values are always bound, never spliced into the text."""

@@ -675,14 +675,15 @@ def enrich(posts: pd.DataFrame, batch_id: str) -> pd.DataFrame:
     posts["root_id"] = posts["root_id"].fillna(posts["parent_id"])
     # Text-derived columns are computed once per distinct (title, text): repeated rows cost nothing.
     codes, uniques = pd.factorize(pd.MultiIndex.from_arrays([posts["title"].fillna("\x00none"), posts["text"]]))
-    distinct = pd.DataFrame({"title": [None if t == "\x00none" else t for t in uniques.get_level_values(0)],
-                             "text": uniques.get_level_values(1)})
+    # Titles stay a Python list: in a DataFrame a missing title becomes NaN, which is truthy and read as "nan".
+    titles = [None if t == "\x00none" else t for t in uniques.get_level_values(0)]
+    distinct = pd.DataFrame({"title": titles, "text": uniques.get_level_values(1)})
     distinct["text_norm"] = text.normalize_many(distinct["text"].tolist())
-    titled = [f"{t} {n}" if t else n for t, n in zip(distinct["title"], distinct["text_norm"], strict=True)]
+    titled = [f"{t} {n}" if t else n for t, n in zip(titles, distinct["text_norm"], strict=True)]
     distinct["matched"] = topics.assign_topics(titled)
     distinct["keywords"] = topics.extract_keywords(titled)
     scoring_input = [body if body.strip() else (title or "") for body, title in
-                     zip(distinct["text"], distinct["title"], strict=True)]
+                     zip(distinct["text"], titles, strict=True)]
     scores = sentiment.score_posts(scoring_input)
     for column in ("sentiment_score", "sentiment_label", "sentiment_model"):
         distinct[column] = scores[column].to_numpy()

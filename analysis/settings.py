@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from typing import Any
@@ -23,8 +24,43 @@ from analysis.store import Store
 
 
 @dataclass(frozen=True)
+class Field:
+    """One input of a setting's form: where it sits in the value, its Chinese label, kind, unit, range and help."""
+
+    key: str
+    label: str
+    kind: str = "text"              # int | float | text | date | choice | lines (one text per line) | words
+    unit: str = ""
+    minimum: float | None = None
+    maximum: float | None = None
+    help: str = ""
+    options: tuple[str, ...] = ()   # for kind "choice"
+
+    @property
+    def title(self) -> str:
+        """The label with its unit: 累计发帖量（条）, 传播站点数（二级，个）."""
+        if not self.unit:
+            return self.label
+        return f"{self.label[:-1]}，{self.unit}）" if self.label.endswith("）") else f"{self.label}（{self.unit}）"
+
+
+@dataclass(frozen=True)
+class Form:
+    """How a setting is edited on the 设置 page, declared beside it (see `form_of` for settings without one).
+
+    value   — one input (the value itself; kind "lines" edits a list of texts one per line)
+    record  — one input per field of a JSON object
+    rows    — a table, one row per list item, one column per field
+    mapping — a table of name → words (first field the name, second the words, separated by 、 or spaces)
+    """
+
+    shape: str
+    fields: tuple[Field, ...]
+
+
+@dataclass(frozen=True)
 class Setting:
-    """One configurable value: how it is named in the UI, its default, and how it is checked."""
+    """One configurable value: how it is named in the UI, its default, how it is checked and edited."""
 
     key: str
     label: str
@@ -32,6 +68,7 @@ class Setting:
     default: Callable[[], Any]                  # JSON-ready default, built from the code constants
     validate: Callable[[Any], list[str]]        # Chinese messages naming the field; empty when valid
     normalize: Callable[[Any], Any] = lambda value: value   # canonical JSON form of a valid value
+    form: Form | None = None                    # None: inferred from the default (`form_of`), else JSON
 
 
 def _is_number(value) -> bool:
@@ -46,40 +83,49 @@ def _check_tier_set(value) -> list[str]:
 
 
 # -- grading_thresholds ----------------------------------------------------------------------------------
-# field -> (Chinese label, minimum, maximum, whole number?)
-THRESHOLD_FIELDS: dict[str, tuple[str, float, float, bool]] = {
-    "spread_window_minutes": ("跨平台传播统计窗口（分钟）", 1, 1440, True),
-    "fast_spread_channels": ("窗口内跨平台数（一级）", 1, 50, True),
-    "severe_posts_per_hour": ("1小时发帖量（快速发酵，一级）", 1, 100_000, True),
-    "severe_posts": ("累计发帖量", 1, 1_000_000, True),
-    "several_sites": ("传播站点数（二级）", 1, 1000, True),
-    "dozens_of_comments": ("评论数（二级）", 1, 1_000_000, True),
-    "rising_negative_points": ("负面占比日升幅（0–1）", 0.01, 1, False),
-    "min_keyword_posts": ("伤亡/群体性关键词最少帖子数", 1, 1000, True),
-    "escalate_after_hours": ("二级升级观察时长（小时）", 1, 720, True),
-}
-assert set(THRESHOLD_FIELDS) == {f.name for f in fields(GradingThresholds)}, "label every threshold"
+THRESHOLD_FIELDS: tuple[Field, ...] = (
+    Field("spread_window_minutes", "跨平台传播统计窗口", "int", "分钟", 1, 1440,
+          "统计“短时间内跨多个平台传播”所用的时间窗口。"),
+    Field("fast_spread_channels", "窗口内跨平台数（一级）", "int", "个", 1, 50,
+          "窗口内出现在这么多个渠道即视为快速跨平台传播，定为一级。"),
+    Field("severe_posts_per_hour", "1小时发帖量（快速发酵，一级）", "int", "条", 1, 100_000,
+          "任一小时发帖量达到此数视为快速发酵，定为一级；敏感时期减半即可触发。"),
+    Field("severe_posts", "累计发帖量", "int", "条", 1, 1_000_000,
+          "事件累计发帖量达到此数，作为一级（敏感时期）或二级的依据。"),
+    Field("several_sites", "传播站点数（二级）", "int", "个", 1, 1000,
+          "在这么多个站点出现即视为“多个网站传播”，定为二级。"),
+    Field("dozens_of_comments", "评论数（二级）", "int", "条", 1, 1_000_000,
+          "评论/跟帖达到此数即视为“数十条评论”，定为二级。"),
+    Field("rising_negative_points", "负面占比日升幅", "float", "0–1", 0.01, 1,
+          "负面占比较前一日上升的幅度，0.10 即 10 个百分点，作为二级依据。"),
+    Field("min_keyword_posts", "伤亡/群体性关键词最少帖子数", "int", "条", 1, 1000,
+          "至少这么多条帖子提到伤亡或群体性事件关键词才采信，避免个别字眼误判为一级。"),
+    Field("escalate_after_hours", "二级升级观察时长", "int", "小时", 1, 720, "二级事件在此时长后仍在增长即升为一级。"),
+)
+_THRESHOLDS = {f.key: f for f in THRESHOLD_FIELDS}
+assert set(_THRESHOLDS) == {f.name for f in fields(GradingThresholds)}, "label every threshold"
 
 
 def _check_thresholds(value) -> list[str]:
     if not isinstance(value, dict):
         return ["分级阈值（grading_thresholds）必须是 JSON 对象，如 {\"several_sites\": 3}"]
-    errors = [f"分级阈值（grading_thresholds）中没有字段“{name}”，可用：{'、'.join(THRESHOLD_FIELDS)}"
-              for name in value if name not in THRESHOLD_FIELDS]
+    errors = [f"分级阈值（grading_thresholds）中没有字段“{name}”，可用：{'、'.join(_THRESHOLDS)}"
+              for name in value if name not in _THRESHOLDS]
     for name, number in value.items():
-        if name not in THRESHOLD_FIELDS:
+        if name not in _THRESHOLDS:
             continue
-        label, low, high, whole = THRESHOLD_FIELDS[name]
-        kind = "整数" if whole else "数值"
-        if not _is_number(number) or (whole and number != int(number)) or not low <= number <= high:
-            errors.append(f"分级阈值（grading_thresholds）的“{label}”（{name}）应为 {low:g}–{high:g} 的{kind}，"
-                          f"收到：{number!r}")
+        field = _THRESHOLDS[name]
+        whole = field.kind == "int"
+        if (not _is_number(number) or (whole and number != int(number))
+                or not field.minimum <= number <= field.maximum):
+            errors.append(f"分级阈值（grading_thresholds）的“{field.label}”（{name}）应为 "
+                          f"{field.minimum:g}–{field.maximum:g} 的{'整数' if whole else '数值'}，收到：{number!r}")
     return errors
 
 
 def _normalize_thresholds(value: dict) -> dict:
     merged = asdict(GradingThresholds()) | value
-    return {name: (int(v) if THRESHOLD_FIELDS[name][3] else float(v)) for name, v in merged.items()}
+    return {name: (int(v) if _THRESHOLDS[name].kind == "int" else float(v)) for name, v in merged.items()}
 
 
 # -- sensitive_periods -----------------------------------------------------------------------------------
@@ -248,26 +294,42 @@ def _check_service(value) -> list[str]:
 REGISTRY: dict[str, Setting] = {s.key: s for s in (
     Setting("default_tier_set", "默认分级体系",
             "新建事件使用的分级体系：三级（一级/二级/三级）或四级（特别重大/重大/较大/一般）。",
-            lambda: DEFAULT_TIER_SET, _check_tier_set),
+            lambda: DEFAULT_TIER_SET, _check_tier_set,
+            form=Form("value", (Field("value", "分级体系", "choice", options=tuple(TIER_SETS)),))),
     Setting("grading_thresholds", "分级阈值",
-            "事件自动定级所用的计数阈值；敏感时期内计数阈值按收紧系数下调。未写出的字段取默认值。字段："
-            + "；".join(f"{name} = {label}" for name, (label, *_) in THRESHOLD_FIELDS.items()) + "。",
-            lambda: asdict(GradingThresholds()), _check_thresholds, _normalize_thresholds),
+            "事件自动定级所用的计数阈值；敏感时期内计数阈值按收紧系数下调。",
+            lambda: asdict(GradingThresholds()), _check_thresholds, _normalize_thresholds,
+            form=Form("record", THRESHOLD_FIELDS)),
     Setting("sensitive_periods", "敏感时期",
-            "节假日、重要会议、纪念日等：期间预警与定级阈值乘以收紧系数（0–1，越小越严）。"
-            "日期含首尾，格式 YYYY-MM-DD。",
-            lambda: [_period_to_json(p) for p in sensitive.DEFAULT_PERIODS], _check_periods, _normalize_periods),
+            "节假日、重要会议、纪念日等：期间预警与定级阈值乘以收紧系数（0–1，越小越严）。日期含首尾。",
+            lambda: [_period_to_json(p) for p in sensitive.DEFAULT_PERIODS], _check_periods, _normalize_periods,
+            form=Form("rows", (Field("name", "名称", help="如 国庆节、全国两会"),
+                               Field("start", "开始日期", "date", help="含当日"),
+                               Field("end", "结束日期", "date", help="含当日"),
+                               Field("factor", "收紧系数", "float", "0–1", 0.01, 1,
+                                     "期间阈值乘以此系数，越小越严；0.7 即阈值降为七成")))),
     Setting("mainstream_sites", "主流媒体站点",
             "这些站点出现报道即视为“主流媒体介入”，是一级事件的定级依据之一。",
-            lambda: list(config.MAINSTREAM_SITES), _check_sites, lambda value: [s.strip() for s in value]),
+            lambda: list(config.MAINSTREAM_SITES), _check_sites, lambda value: [s.strip() for s in value],
+            form=Form("value", (Field("value", "站点", "lines", help="每行一个站点名称，与帖子的“站点”一致"),))),
     Setting("topic_dictionary", "话题词典",
             "话题 → 关键词列表；帖子正文包含关键词即归入该话题（导入时判定）。同一话题内关键词不可重复。",
             lambda: {t: list(words) for t, words in topics.TOPIC_KEYWORDS.items()}, _check_dictionary,
-            _normalize_dictionary),
+            _normalize_dictionary,
+            form=Form("mapping", (Field("topic", "话题"),
+                                  Field("words", "关键词", "words", help="用顿号、逗号或空格分隔")))),
     Setting("service", "值守服务",
-            "常驻服务（python -m analysis serve）的巡检与定时任务。字段："
-            + "；".join(f"{k} = {label}" for k, label in SERVICE_FIELDS.items()) + "。未写出的字段取默认值。",
-            lambda: dict(SERVICE_DEFAULTS), _check_service, lambda value: {**SERVICE_DEFAULTS, **value}),
+            "常驻服务（python -m analysis serve，即 make run）的定时巡检、监视文件夹与定时简报。",
+            lambda: dict(SERVICE_DEFAULTS), _check_service, lambda value: {**SERVICE_DEFAULTS, **value},
+            form=Form("record", (
+                Field("tick_seconds", "巡检间隔", "int", "秒", 30, 3600, "每次巡检：导入、预警、督办、推送、简报"),
+                Field("incoming_dir", "监视文件夹", help="相对数据库所在目录；放入的导出文件自动导入"),
+                Field("settle_seconds", "文件静置时间", "int", "秒", 0, 600, "文件这么久未变化才视为写入完成"),
+                Field("briefings_dir", "定时简报目录", help="相对数据库所在目录"),
+                Field("daily_brief_at", "舆情日志生成时间", help="HH:MM，每天"),
+                Field("weekly_brief_at", "周报生成时间", help="HH:MM，每周一生成上一完整周"),
+                Field("brief_formats", "定时简报格式", "words", help="docx、pdf、html 中的一项或多项"),
+                Field("mail_briefings", "定时简报发送至邮件目标", "bool")))),
     Setting(TARGETS_KEY, "预警推送目标",
             "企业微信/钉钉/飞书机器人与 SMTP 邮件；密钥、密码与机器人地址不会写入审计日志。",
             lambda: [], _check_targets),
@@ -471,3 +533,119 @@ def cli_settings(argv: list[str]) -> int:
             return 1
     print(json.dumps(value, ensure_ascii=False) if not cli.wants_json(args) else cli.dumps(value))
     return 0
+
+
+# -- forms: what the 设置 page edits, and back to a value for `save` --------------------------------------------
+_SCALAR_KINDS = {bool: "bool", int: "int", float: "float", str: "text"}
+WORD_SEPARATORS = re.compile(r"[、，,；;\s]+")
+
+
+def _inferred_field(key: str, label: str, value: Any) -> Field | None:
+    kind = _SCALAR_KINDS.get(type(value))
+    return Field(key, label, kind) if kind else None
+
+
+def form_of(key: str) -> Form | None:
+    """The setting's declared form; for a setting declared without one, a form inferred from its default
+    (a number, text or switch; an object of those; a list of texts), so settings added later get inputs
+    too. None when only JSON can express it (e.g. notification targets)."""
+    setting = _setting(key)
+    if setting.form is not None:
+        return setting.form
+    default = setting.default()
+    single = _inferred_field("value", setting.label, default)
+    if single:
+        return Form("value", (single,))
+    if isinstance(default, list) and default and all(isinstance(item, str) for item in default):
+        return Form("value", (Field("value", setting.label, "lines", help="每行一项"),))
+    if isinstance(default, dict) and default:
+        inferred = [_inferred_field(name, name, item) for name, item in default.items()]
+        if all(inferred):
+            return Form("record", tuple(inferred))
+    return None
+
+
+def _shown(field: Field, value: Any) -> Any:
+    if field.kind == "date":
+        return _iso_date(value) or value
+    if field.kind == "words":
+        return "、".join(value) if isinstance(value, list) else value
+    if field.kind == "lines":
+        return "\n".join(str(item) for item in value) if isinstance(value, list) else value
+    return value
+
+
+def _stored_form(field: Field, value: Any) -> Any:
+    if value is None or (not isinstance(value, list | dict | str) and pd.isna(value)):  # a table's empty cell
+        return None
+    if field.kind == "date":
+        day = value.date() if isinstance(value, dt.datetime) else value
+        return day.isoformat() if isinstance(day, dt.date) else value
+    if field.kind == "words":
+        return [w for w in WORD_SEPARATORS.split(str(value)) if w]
+    if field.kind == "lines":
+        return [line.strip() for line in str(value).splitlines() if line.strip()]
+    if field.kind == "int" and _is_number(value) and value == int(value):
+        return int(value)
+    if field.kind == "float" and _is_number(value):
+        return float(value)
+    if field.kind == "text" and isinstance(value, str):
+        return value.strip()
+    return value
+
+
+def to_form(key: str, value: Any) -> Any:
+    """The value as the form's inputs start from: a scalar (value), {field: input} (record) or a list of
+    {field: cell} rows (rows, mapping) — dates as dates, word lists joined with 、, text lists one per line."""
+    form = form_of(key)
+    if form is None:
+        return to_json(value)
+    if form.shape == "value":
+        return _shown(form.fields[0], value)
+    if form.shape == "record":
+        return {f.key: _shown(f, value.get(f.key)) for f in form.fields}
+    if form.shape == "mapping":
+        name, words = form.fields
+        return [{name.key: topic, words.key: _shown(words, items)} for topic, items in value.items()]
+    return [{f.key: _shown(f, item.get(f.key)) for f in form.fields} for item in value]
+
+
+def from_form(key: str, edited: Any) -> Any:
+    """The form's inputs as a JSON-ready value for `save` (which validates it); blank table rows are dropped."""
+    form = form_of(key)
+    if form is None:
+        return parse_json(edited, key)
+    if form.shape == "value":
+        return _stored_form(form.fields[0], edited)
+    if form.shape == "record":
+        return {f.key: _stored_form(f, edited.get(f.key)) for f in form.fields}
+    rows = [{f.key: _stored_form(f, row.get(f.key)) for f in form.fields} for row in edited]
+    rows = [row for row in rows if any(v not in (None, "", []) for v in row.values())]
+    if form.shape == "mapping":
+        name, words = form.fields
+        return {row[name.key] or "": row[words.key] or [] for row in rows}
+    return rows
+
+
+def export_all(store: Store) -> str:
+    """Every setting in effect as one JSON document (the advanced export; `import_all` reads it back)."""
+    return to_json(get_all(store))
+
+
+def import_all(store: Store, text: str, actor: str) -> list[str]:
+    """Save every setting of an exported JSON document; nothing is saved unless all of it validates.
+    Returns the labels of the settings saved (each change audited as by `save`)."""
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"导入内容不是合法的 JSON：第{exc.lineno}行第{exc.colno}列，{exc.msg}") from exc
+    if not isinstance(document, dict):
+        raise ValueError("导入内容必须是 JSON 对象：设置项 → 值")
+    errors = [f"未知的设置项：{key}（可选：{'、'.join(REGISTRY)}）" for key in document if key not in REGISTRY]
+    errors += [e for key, value in document.items() if key in REGISTRY for e in REGISTRY[key].validate(value)]
+    if errors:
+        raise ValueError("；".join(errors))
+    changed = [key for key, value in document.items() if REGISTRY[key].normalize(value) != get(store, key)]
+    for key in changed:
+        save(store, key, document[key], actor)
+    return [REGISTRY[key].label for key in changed]

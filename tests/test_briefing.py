@@ -327,8 +327,48 @@ def test_daily_and_monthly_match_the_metrics(db, scenario):
     assert daily.table("headline").columns[1:3] == ["本日", "前一日"]
     assert monthly.title == "舆情月报" and monthly.table("headline").rows[0][1:3] == [int(in_month["posts"]),
                                                                                     int(before["posts"])]
-    year, week, _ = latest.isocalendar()
-    assert default.code == f"{year}-W{week:02d}"  # the latest week with data
+    monday = latest - dt.timedelta(days=latest.weekday())
+    running = pd.Timestamp(monday + dt.timedelta(days=7), tz="Asia/Shanghai") > pd.Timestamp.now(tz="Asia/Shanghai")
+    year, week, _ = (monday - dt.timedelta(days=7) if running else monday).isocalendar()
+    assert default.code == f"{year}-W{week:02d}"  # the latest complete week with data
+
+
+def test_weekly_and_monthly_default_to_the_last_complete_period(db):
+    def at(day: dt.date, **later) -> pd.Timestamp:
+        return pd.Timestamp(day, tz="Asia/Shanghai") + pd.Timedelta(**later)
+
+    with Store(db, read_only=True) as store:
+        latest = metrics.latest_day(store)
+        monday = latest - dt.timedelta(days=latest.weekday())
+        first = latest.replace(day=1)
+        on_tuesday = briefing.default_period(store, "weekly", at(monday, days=1, hours=9))
+        next_monday = briefing.default_period(store, "weekly", at(monday, days=7))
+        month_begun = briefing.default_period(store, "monthly", at(first, hours=9))
+        month_over = briefing.default_period(store, "monthly", at(first, days=31))
+        daily = briefing.default_period(store, "daily", at(monday, days=1, hours=9))
+    assert (on_tuesday.start, on_tuesday.end) == (monday - dt.timedelta(days=7), monday - dt.timedelta(days=1))
+    assert (next_monday.start, next_monday.end) == (monday, monday + dt.timedelta(days=6))
+    assert month_begun.end == first - dt.timedelta(days=1) and month_begun.start == month_begun.end.replace(day=1)
+    assert month_over.start == first
+    assert daily.start == latest  # the daily log is written during its day
+
+
+def test_a_running_week_is_compared_with_the_same_hours_of_the_week_before(db):
+    with Store(db, read_only=True) as store:
+        latest = metrics.latest_day(store)
+        monday = latest - dt.timedelta(days=latest.weekday())
+        as_of = pd.Timestamp(monday, tz="Asia/Shanghai") + pd.Timedelta(days=1, hours=9)  # Tuesday 09:00
+        doc = briefing.build(store, "weekly", date=latest.isoformat(), as_of=as_of)
+        week = briefing.week_period(doc.code)
+        now = metrics.headline(store, Filters(week.start, week.end, until=as_of)).current
+        same_hours = metrics.headline(store, Filters(week.previous_start, week.previous_end,
+                                                     until=as_of - pd.Timedelta(days=7))).current
+        whole_week = metrics.headline(store, Filters(week.previous_start, week.previous_end)).current
+    assert week.start == monday
+    assert doc.table("headline").rows[0][1:3] == [int(now["posts"]), int(same_hours["posts"])]
+    assert 0 < int(same_hours["posts"]) < int(whole_week["posts"])  # 33 hours, not the whole week before
+    notes = [b.text for b in doc.blocks if isinstance(b, briefing.Paragraph) and b.style == "warning"]
+    assert any("相同时长" in note for note in notes), notes
 
 
 @needs_chromium

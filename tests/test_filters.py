@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 
 from analysis.filters import Filters
@@ -37,3 +38,15 @@ def test_reversed_range_is_swapped_and_where_binds_values():
     assert (f.start, f.end) == (dt.date(2026, 11, 1), dt.date(2026, 11, 10))
     sql, params = f.where()
     assert "a'b" not in sql and "a'b" in params
+
+
+def test_until_cuts_a_running_period_and_the_previous_period_keeps_its_length():
+    from analysis.config import TIMEZONE
+
+    cut = pd.Timestamp("2026-11-17 09:00", tz=TIMEZONE)
+    week = Filters(dt.date(2026, 11, 16), dt.date(2026, 11, 22), until=cut)
+    assert week.end_ts == cut and week.where()[1][1] == cut.to_pydatetime()
+    before = week.previous_period()
+    assert (before.start, before.end_ts) == (dt.date(2026, 11, 9), cut - pd.Timedelta(days=7))
+    assert Filters(dt.date(2026, 11, 16), dt.date(2026, 11, 16), until=cut + pd.Timedelta(days=3)).end_ts == \
+        pd.Timestamp("2026-11-17", tz=TIMEZONE)  # a cut after the last day changes nothing

@@ -282,3 +282,19 @@ def test_demo_build_goes_through_ingest_and_is_complete(demo_db):
     assert row["quarantined"] == 0 and row["rows_read"] == row["inserted"] + row["duplicates"]
     assert row["duplicates"] <= 3  # a rare repeated short comment ("关注") by one author within a minute
     assert channels >= 15 and models == 1
+
+
+def test_a_missing_title_adds_nothing_to_keywords(real_posts, db_path, tmp_path):
+    texts = [str(t).replace('"', "") for t in real_posts["text"].head(30)]
+    csv = tmp_path / "export.csv"
+    csv.write_text("标题,内容,来源,发布时间,链接\n" + "".join(
+        f"{'' if i < 15 else '公交线路优化调整'},\"{t}\",新浪微博,2026-11-20 08:{i:02d},https://weibo.com/t/{i}\n"
+        for i, t in enumerate(texts)), encoding="utf-8")
+    assert main(["ingest", str(csv), "--db", str(db_path)]) == 0
+    with Store(db_path) as store:
+        rows = store.query("SELECT title, text_norm, keywords FROM posts ORDER BY url")
+    untitled = rows[rows["title"].isna()]
+    assert len(untitled) == 15
+    assert not any("nan" in words for words in rows["keywords"])  # NaN was once read as the title "nan"
+    expected = ingest.topics.extract_keywords(untitled["text_norm"].tolist())
+    assert [list(k) for k in untitled["keywords"]] == [list(k) for k in expected]

@@ -228,7 +228,7 @@ APP = str(REPO_ROOT / "app.py")
 
 
 
-def test_settings_page_validates_saves_and_shows_the_audit(app_db):
+def test_settings_page_edits_forms_validates_saves_and_shows_the_audit(app_db):
     with Store(app_db) as store:  # a value edited by hand: the page warns and shows the default
         store.execute([("INSERT INTO settings (key, value, updated_by) VALUES (?, ?, ?)",
                         ["mainstream_sites", json.dumps(["人民网", 7]), "手工"])])
@@ -238,32 +238,83 @@ def test_settings_page_validates_saves_and_shows_the_audit(app_db):
     assert not at.exception, [e.message for e in at.exception]
     assert [w.value for w in at.warning] == [
         "设置“主流媒体站点”（mainstream_sites）的已保存值无效，已改用默认值：主流媒体站点（mainstream_sites）第2项必须是非空字符串，收到：7"]
-    assert json.loads(at.text_area(key="edit_mainstream_sites_0").value) == list(config.MAINSTREAM_SITES)
+    assert at.text_area(key="edit_mainstream_sites_0").value.splitlines() == list(config.MAINSTREAM_SITES)
     assert [s.value for s in at.subheader][:len(settings.REGISTRY)] == [s.label for s in settings.REGISTRY.values()]
-    editor = at.text_area(key="edit_grading_thresholds_0")
-    assert json.loads(editor.value) == settings.REGISTRY["grading_thresholds"].default()
+    # Thresholds are number inputs with Chinese labels, units and ranges, not JSON with English keys.
+    sites = at.number_input(key="edit_grading_thresholds_0_several_sites")
+    assert (sites.label, sites.value, sites.min, sites.max) == ("传播站点数（二级，个）", 3, 1, 1000)
+    assert at.radio(key="edit_default_tier_set_0").options == ["三级", "四级"]
+    assert json.loads(at.text_area(key="edit_alert_targets_0").value) == []  # only JSON can say a target
 
-    editor.input("{several_sites: 2")
-    at.button(key="save_grading_thresholds").click().run()
-    assert not at.exception
-    assert any("不是合法的 JSON" in e.value for e in at.error)
+    at.text_area(key="edit_mainstream_sites_0").input("人民网\n人民网")
+    at.button(key="save_mainstream_sites").click().run()
+    assert any("主流媒体站点（mainstream_sites）有重复项：人民网" in e.value for e in at.error)
 
-    at.text_area(key="edit_grading_thresholds_0").input('{"several_sites": 0}')
-    at.button(key="save_grading_thresholds").click().run()
-    assert any("“传播站点数（二级）”（several_sites）应为 1–1000 的整数" in e.value for e in at.error)
-
-    at.text_area(key="edit_grading_thresholds_0").input('{"several_sites": 2}')
+    at.number_input(key="edit_grading_thresholds_0_several_sites").set_value(2)
     at.button(key="save_grading_thresholds").click().run()
     assert not at.exception and not at.error
     assert [s.value for s in at.success] == ["已保存“分级阈值”。"]
-    assert json.loads(at.text_area(key="edit_grading_thresholds_1").value)["several_sites"] == 2
+    assert at.number_input(key="edit_grading_thresholds_1_several_sites").value == 2
     changes = at.dataframe[-1].value
     assert changes.iloc[0][["actor", "action", "setting"]].tolist() == ["分析员", "修改", "分级阈值"]
+    with Store(app_db) as store:
+        assert settings.grading_thresholds(store) == GradingThresholds(several_sites=2)
 
     at.button(key="reset_grading_thresholds").click().run()
     assert [s.value for s in at.success] == ["“分级阈值”已恢复默认值。"]
     with Store(app_db) as store:
         assert settings.grading_thresholds(store) == GradingThresholds()
+
+
+def test_settings_page_imports_all_settings_as_json_only_when_all_of_it_is_valid(app_db):
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.switch_page(str(REPO_ROOT / "views" / "settings.py")).run()
+    with Store(app_db) as store:
+        exported = json.loads(settings.export_all(store))
+    assert set(exported) == set(settings.REGISTRY)
+    at.text_area(key="import_text").input(json.dumps(exported | {"default_tier_set": "四级", "mainstream_sites": 3}))
+    at.button[-1].click().run()
+    assert any("主流媒体站点（mainstream_sites）必须是字符串列表" in e.value for e in at.error)
+    with Store(app_db) as store:
+        assert settings.tier_set(store) == "三级"  # nothing saved: one bad value refuses the whole document
+    at.text_area(key="import_text").input(json.dumps(exported | {"default_tier_set": "四级"}))
+    at.button[-1].click().run()
+    assert [s.value for s in at.success] == ["已导入：默认分级体系"]
+    assert at.radio(key="edit_default_tier_set_1").value == "四级"
+    with Store(app_db) as store:
+        assert settings.tier_set(store) == "四级"
+
+
+def test_forms_round_trip_every_setting_and_read_table_edits():
+    for key, setting in settings.REGISTRY.items():
+        default = setting.default()
+        assert settings.from_form(key, settings.to_form(key, default)) == default, key
+    # What st.data_editor hands back: dates as dates or Timestamps, an added blank row, a half-filled row.
+    rows = [{"name": "国庆节", "start": pd.Timestamp("2026-09-29"), "end": pd.Timestamp("2026-10-08").date(),
+             "factor": 0.7},
+            {"name": None, "start": pd.NaT, "end": None, "factor": float("nan")},
+            {"name": "两会", "start": None, "end": None, "factor": 0.5}]
+    assert settings.from_form("sensitive_periods", rows)[0] == {"name": "国庆节", "start": "2026-09-29",
+                                                                "end": "2026-10-08", "factor": 0.7}
+    assert len(settings.from_form("sensitive_periods", rows)) == 2  # the blank row is dropped …
+    errors = settings.REGISTRY["sensitive_periods"].validate(settings.from_form("sensitive_periods", rows))
+    assert errors == ["敏感时期（sensitive_periods）第2项的开始日期（start）应为 YYYY-MM-DD 格式的日期，收到：None",
+                      "敏感时期（sensitive_periods）第2项的结束日期（end）应为 YYYY-MM-DD 格式的日期，收到：None"]
+    words = [{"topic": "教育", "words": "学校、 培训机构,学区  招生"}, {"topic": None, "words": None}]
+    assert settings.from_form("topic_dictionary", words) == {"教育": ["学校", "培训机构", "学区", "招生"]}
+
+
+def test_a_setting_declared_without_a_form_gets_one_from_its_default(monkeypatch):
+    plain = settings.Setting("tick_seconds", "服务周期", "调度间隔", lambda: 60, lambda v: [])
+    nested = settings.Setting("schedule", "简报计划", "", lambda: {"weekday": 1, "time": "08:30"}, lambda v: [])
+    targets = settings.REGISTRY["alert_targets"]
+    monkeypatch.setitem(settings.REGISTRY, "tick_seconds", plain)
+    monkeypatch.setitem(settings.REGISTRY, "schedule", nested)
+    assert settings.form_of("tick_seconds") == settings.Form("value", (settings.Field("value", "服务周期", "int"),))
+    assert [(f.key, f.kind) for f in settings.form_of("schedule").fields] == [("weekday", "int"), ("time", "text")]
+    assert settings.form_of(targets.key) is None
+    assert settings.from_form("tick_seconds", 90.0) == 90
 
 
 def test_custom_topic_dictionary_is_used_by_imports_and_keeps_given_topics(tmp_path):

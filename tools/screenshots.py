@@ -29,6 +29,19 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def settle(page, quiet_checks: int = 4) -> None:
+    """Wait until Streamlit has been idle for a while: `/` runs twice (it opens /overview), a cold page longer."""
+    idle = 0
+    for _ in range(240):
+        busy = page.evaluate("!!document.querySelector('[data-testid=\"stStatusWidget\"], "
+                             "[data-testid=\"stSkeleton\"]')")
+        idle = 0 if busy else idle + 1
+        if idle >= quiet_checks:
+            break
+        page.wait_for_timeout(500)
+    page.wait_for_timeout(1000)  # charts finish drawing
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", default=str(REPO / "data" / "opinion.duckdb"))
@@ -55,11 +68,14 @@ def main() -> int:
             page = browser.new_page(viewport={"width": 1280, "height": 800}, locale="zh-CN")
             for name in args.pages:
                 page.goto(f"{base}/{PAGES[name]}")
-                page.wait_for_selector("[data-testid='stMain']", timeout=60_000)
-                page.wait_for_timeout(1500)
-                page.wait_for_function("!document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
-                page.wait_for_timeout(1500)
-                page.screenshot(path=str(out / f"{name}.png"), full_page=args.full)
+                page.wait_for_selector("[data-testid='stMain'] h1", timeout=60_000)
+                settle(page)
+                if args.full:  # the page scrolls inside Streamlit's main container, not the document
+                    height = page.evaluate("document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+                    page.set_viewport_size({"width": 1280, "height": max(800, int(height))})
+                    settle(page)
+                page.screenshot(path=str(out / f"{name}.png"))
+                page.set_viewport_size({"width": 1280, "height": 800})
                 print(out / f"{name}.png")
             browser.close()
     finally:

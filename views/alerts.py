@@ -31,18 +31,21 @@ with log_tab:
         shown = log.assign(状态=log["state"].map(states), 级别=log["severity"].map(alerts.SEVERITIES))
         st.dataframe(
             shown[
-                ["alert_id", "fired_at", "级别", "rule_id", "subject", "message", "merged_count", "状态", "state_by"]
+                ["alert_id", "fired_at", "级别", "rule_name", "subject", "message", "merged_count", "状态", "state_by"]
             ],
-            hide_index=True,
+            hide_index=True, placeholder="",
             key="alert_log",
+            # widths that keep every column inside the page at 1280 px; the full text shows on hover
             column_config={
-                "alert_id": "编号",
-                "fired_at": st.column_config.DatetimeColumn("时间", format="MM-DD HH:mm"),
-                "rule_id": "规则",
-                "subject": "对象",
-                "message": st.column_config.TextColumn("内容", width="large"),
-                "merged_count": "合并次数",
-                "state_by": "处理人",
+                "alert_id": st.column_config.NumberColumn("编号", width=44, format="%d"),
+                "fired_at": st.column_config.DatetimeColumn("时间", format="MM-DD HH:mm", width=84),
+                "级别": st.column_config.TextColumn(width=44),
+                "rule_name": st.column_config.TextColumn("规则", width=110),
+                "subject": st.column_config.TextColumn("对象", width=72),
+                "message": st.column_config.TextColumn("内容", width=250),
+                "merged_count": st.column_config.NumberColumn("合并", width=50, format="%d"),
+                "状态": st.column_config.TextColumn(width=56),
+                "state_by": st.column_config.TextColumn("处理人", width=70),
             },
         )
         open_alerts = shown[shown["state"] != "closed"]
@@ -115,7 +118,7 @@ with rules_tab:
         st.plotly_chart(charts.backtest_fires(fired, f"回测：过去{days}天将触发 {len(fired)} 次"), key="backtest")
         st.dataframe(
             fired[["fired_at", "subject", "message"]],
-            hide_index=True,
+            hide_index=True, placeholder="",
             column_config={
                 "fired_at": st.column_config.DatetimeColumn("时间", format="MM-DD HH:mm"),
                 "subject": "对象",

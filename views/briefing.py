@@ -8,6 +8,7 @@ import streamlit as st
 
 import ui
 from analysis import briefing, exports, incidents, scheduler, settings
+from analysis.config import TIMEZONE
 
 st.title("简报")
 kind = st.radio("类型", briefing.KINDS, horizontal=True,
@@ -16,11 +17,11 @@ f = ui.current_filters()
 options: dict = {}
 if kind == "daily":
     options["date"] = st.date_input("日期", value=f.end).isoformat()
-elif kind == "weekly":
-    week = f.end.isocalendar()
-    options["week"] = st.text_input("周次（ISO 周）", value=f"{week.year}-W{week.week:02d}", max_chars=8)
-elif kind == "monthly":
-    options["month"] = st.text_input("月份", value=f"{f.end:%Y-%m}", max_chars=7)
+elif kind in ("weekly", "monthly"):
+    # The last complete week/month; one still running may be typed in and is compared over the same elapsed hours.
+    complete = ui.cached(briefing.default_period, kind, pd.Timestamp.now(tz=TIMEZONE).floor("h"))
+    label = "周次（ISO 周，默认上一个完整周）" if kind == "weekly" else "月份（默认上一个完整月）"
+    options["week" if kind == "weekly" else "month"] = st.text_input(label, value=complete.code, max_chars=8)
 else:
     listed = ui.cached(incidents.list_incidents)
     if listed.empty:

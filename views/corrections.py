@@ -17,8 +17,8 @@ cols[1].metric("模型在已校正帖子上的准确率", ui.fmt_pct(accuracy["a
 st.subheader("待复核：模型最拿不准的帖子")
 uncertain = ui.cached(corrections.uncertain_posts, f, 200)
 margin_column = st.column_config.NumberColumn("距分界", format="%.3f")
-event = st.dataframe(uncertain, hide_index=True, on_select="rerun", selection_mode="single-row", key="uncertain",
-                     column_config={**ui.POST_COLUMNS, "margin": margin_column})
+event = st.dataframe(uncertain, hide_index=True, placeholder="", on_select="rerun", selection_mode="single-row",
+                     key="uncertain", column_config={**ui.POST_COLUMNS, "margin": margin_column})
 rows = event.selection.rows if event and event.selection else []
 if rows and ui.allowed("sentiment_correction"):
     post = uncertain.iloc[rows[0]]
@@ -35,7 +35,7 @@ else:
     st.caption("选中一条帖子以校正其情感。")
 
 st.subheader("已校正")
-st.dataframe(ui.cached(corrections.latest_corrections), hide_index=True, column_config={
+st.dataframe(ui.cached(corrections.latest_corrections), hide_index=True, placeholder="", column_config={
     "post_id": "帖子ID", "label": "人工标签", "model_label": "模型原判", "model_score": "模型分数", "model": "模型",
     "corrected_by": "校正人", "corrected_at": st.column_config.DatetimeColumn("校正时间", format="MM-DD HH:mm"),
     "text": st.column_config.TextColumn("正文", width="large")})

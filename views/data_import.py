@@ -29,19 +29,19 @@ if files and st.button("开始导入", type="primary"):
 summaries = st.session_state.get("import_summaries", [])
 if summaries:
     table = ingest.summary_table(summaries)
-    st.dataframe(table, hide_index=True)
+    st.dataframe(table, hide_index=True, placeholder="")
     for summary in summaries:
         if summary.status == "failed":
             st.error(f"{summary.file}：{summary.error_zh}")
     quarantined = ingest.quarantine_rows(ui.store(), [s.batch_id for s in summaries if s.batch_id])
     if len(quarantined):
         st.warning(f"共 {len(quarantined)} 行被隔离，原因见下表，可下载后修正再导入。")
-        st.dataframe(quarantined, hide_index=True)
+        st.dataframe(quarantined, hide_index=True, placeholder="")
         st.download_button("下载隔离记录（CSV）", ingest.quarantine_csv(quarantined), "quarantine.csv", "text/csv")
 
 st.subheader("各渠道数据新鲜度")
 fresh = ui.cached(metrics.freshness, pd.Timestamp.now(tz=config.TIMEZONE).floor("5min"))
-st.dataframe(fresh, hide_index=True, column_config={
+st.dataframe(fresh, hide_index=True, placeholder="", column_config={
     "channel": "渠道", "newest_post": st.column_config.DatetimeColumn("最新发布", format="MM-DD HH:mm"),
     "newest_import": st.column_config.DatetimeColumn("最近导入", format="MM-DD HH:mm"),
     "posts_24h": "近24小时", "posts": "累计",
@@ -62,7 +62,7 @@ st.caption(f"监视文件夹：{status['incoming']['folder']}（放入的文件�
            f"待导入 {len(waiting)} 个" + (f"：{'、'.join(waiting[:10])}" if waiting else "") + "。")
 if tick:
     steps = scheduler.tick_steps_table(tick["summary"], tick["errors"])
-    st.dataframe(steps, hide_index=True, column_config={
+    st.dataframe(steps, hide_index=True, placeholder="", column_config={
         "step": "步骤", "result": "结果", "seconds": st.column_config.NumberColumn("用时（秒）", format="%.2f"),
         "error": "错误"})
 if status["last_error"] and (not tick or not tick["errors"]):

@@ -49,6 +49,6 @@ except ValueError:
     st.warning("链接中的格子参数无效。")
     st.stop()
 st.caption(f"共 {len(behind)} 条（按互动量排序，最多显示500条）")
-picked = st.dataframe(behind, hide_index=True, column_config=ui.POST_COLUMNS, key="heatmap_posts",
+picked = st.dataframe(behind, hide_index=True, placeholder="", column_config=ui.POST_COLUMNS, key="heatmap_posts",
                       on_select="rerun", selection_mode="multi-row")
 ui_incidents.selected_posts_actions(behind, picked.selection.rows if picked and picked.selection else [], "heatmap")

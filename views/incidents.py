@@ -49,7 +49,7 @@ posts = ui.cached(incidents.incident_posts, incident_id)
 st.markdown("**处置时限**")
 clocks = incidents.incident_clocks(row, events, now)
 st.dataframe(clocks[["label", "due_at", "hard_due_at", "done_at", "status", "time_left"]], hide_index=True,
-             column_config={"label": "时限",
+             placeholder="", column_config={"label": "时限",
                             "due_at": st.column_config.DatetimeColumn("目标时间", format="MM-DD HH:mm"),
                             "hard_due_at": st.column_config.DatetimeColumn("最迟", format="MM-DD HH:mm"),
                             "done_at": st.column_config.DatetimeColumn("完成时间", format="MM-DD HH:mm"),
@@ -61,7 +61,7 @@ if len(overdue):
 st.plotly_chart(charts.hourly_volume(incidents.hourly_counts(posts), "事件声量与处置节点", events),
                 key="incident_hours")
 st.markdown("**处置记录**（只追加，不可修改）")
-st.dataframe(events[["occurred_at", "step", "actor", "note"]], hide_index=True,
+st.dataframe(events[["occurred_at", "step", "actor", "note"]], hide_index=True, placeholder="",
              column_config={"occurred_at": st.column_config.DatetimeColumn("时间", format="YYYY-MM-DD HH:mm"),
                             "step": "环节", "actor": "操作人", "note": "说明"})
 
@@ -98,7 +98,7 @@ if ui.allowed("incident_event"):
 
 st.markdown("**事件脉络**（由关联帖子自动梳理）")
 milestones = chronology.chronology(posts, ui.cached(settings.mainstream_sites))
-st.dataframe(milestones, hide_index=True, key="incident_chronology",
+st.dataframe(milestones, hide_index=True, placeholder="", key="incident_chronology",
              column_config={"milestone": "节点", "at": st.column_config.DatetimeColumn("时间", format="MM-DD HH:mm"),
                             "channel": "渠道", "site": "站点", "post_id": "帖子ID",
                             "url": st.column_config.LinkColumn("链接", display_text="打开"), "excerpt": "内容摘要",
@@ -183,8 +183,8 @@ with st.expander("工作信息（承办单位、领导批示、公开回应、�
             st.error(str(exc))
 
 st.markdown("**关联帖子**")
-linked = st.dataframe(posts.head(300), hide_index=True, column_config=ui.POST_COLUMNS, key="incident_posts",
-                      on_select="rerun", selection_mode="multi-row")
+linked = st.dataframe(posts.head(300), hide_index=True, placeholder="", column_config=ui.POST_COLUMNS,
+                      key="incident_posts", on_select="rerun", selection_mode="multi-row")
 chosen_rows = linked.selection.rows if linked and linked.selection else []
 if chosen_rows and is_open and ui.allowed("incident_event"):
     if st.button(f"将所选 {len(chosen_rows)} 条帖子移出事件", key="remove_posts"):

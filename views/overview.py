@@ -36,15 +36,23 @@ with board_col:
     if board.empty:
         st.caption("当前没有处置中的事件。")
     else:
-        st.dataframe(board.style.apply(ui.overdue_red, axis=1), hide_index=True, height=min(240, 36 * len(board) + 40),
-                     column_order=["grade", "title", "next_deadline", "time_left", "posts"],
-                     column_config={"grade": "定级", "title": "事件", "next_deadline": "最近时限",
-                                    "time_left": "剩余/逾期", "posts": "帖子"})
+        # Fixed widths: every column fits three fifths of the page at 1280 px (long titles end in "…").
+        st.dataframe(board.style.apply(ui.overdue_red, axis=1), hide_index=True, placeholder="",
+                     height=min(240, 36 * len(board) + 40), column_order=["grade", "title", "next_deadline",
+                                                                         "time_left", "posts"],
+                     column_config={"grade": st.column_config.TextColumn("定级", width=56),
+                                    "title": st.column_config.TextColumn("事件", width=180),
+                                    "next_deadline": st.column_config.TextColumn("最近时限", width=100),
+                                    "time_left": st.column_config.TextColumn("剩余/逾期", width=80),
+                                    "posts": st.column_config.NumberColumn("帖子", width=50, format="%d")})
 with alert_col:
     fresh_alerts = ui.cached(alerts.list_alerts, state="new", limit=5)
-    st.markdown(f"**未处理预警（{len(fresh_alerts)}）**")
+    waiting = ui.cached(alerts.count_alerts, "new")
+    st.markdown(f"**未处理预警（{waiting}）**")
     for alert in fresh_alerts.itertuples():
         st.text(f"{alert.fired_at:%m-%d %H:%M}  {alert.message}")
+    if waiting > len(fresh_alerts):
+        st.caption(f"以上为最新 {len(fresh_alerts)} 条，其余 {waiting - len(fresh_alerts)} 条见“预警”页。")
     if fresh_alerts.empty:
         st.caption("没有未处理的预警。")
 
@@ -60,9 +68,10 @@ cols[3].metric("平均回应时长", "—" if kpi["mean_response_hours"] is None
                     + ("—" if kpi["p90_response_hours"] is None else f"{kpi['p90_response_hours']:.1f} 小时"))
 cols[4].metric("逾期未办", kpi["overdue"], help="已超过最迟时限仍未完成的处置环节数")
 
-left, right = st.columns(2)
+left, right = st.columns([3, 2])
 rhythm = metrics.heatmap_matrix(ui.cached(metrics.heatmap_cells, f, "hour_weekday"), "posts", "hour_weekday")
-left.plotly_chart(charts.heatmap_selectable(rhythm, "posts", "发帖时段分布（时段×星期）", "时段", "星期"),
+# Weekdays down, hours across: 7 × 24 cells fill a wide, low panel instead of a tall, narrow strip.
+left.plotly_chart(charts.heatmap_figure(rhythm.T, "posts", "发帖时段分布（星期×时段）", "星期", "时段", height=320),
                   key="overview_heatmap")
 right.plotly_chart(charts.breakdown_bars(ui.cached(metrics.breakdown, f, "channel"), "channel", "各渠道发帖量"),
                    key="overview_channels")

@@ -53,7 +53,7 @@ st.subheader("帖子")
 order = st.radio("排序", list(explore.ORDERS), horizontal=True,
                  format_func={"interaction": "互动量", "time": "时间", "negative": "最负面"}.get)
 posts = ui.cached(explore.posts, scoped, keyword=keyword or None, order=order, limit=500)
-event = st.dataframe(posts, hide_index=True, column_config=ui.POST_COLUMNS, on_select="rerun",
+event = st.dataframe(posts, hide_index=True, placeholder="", column_config=ui.POST_COLUMNS, on_select="rerun",
                      selection_mode="multi-row", key="topic_posts")
 rows = event.selection.rows if event and event.selection else []
 ui_incidents.selected_posts_actions(posts, rows, "topic")
