@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from analysis import access, config, ingest, metrics
+from analysis import access, config, ingest, metrics, rollup
 from analysis.filters import Filters
 from analysis.store import DatabaseLocked, Store
 
@@ -23,8 +23,9 @@ def _db_argument() -> str | None:
 @st.cache_resource(show_spinner=False)
 def _open_store(path: str) -> Store:
     """The dashboard process owns the database file for its lifetime (DuckDB allows one writer). Its buffer pool
-    is capped (config.DASHBOARD_MEMORY_LIMIT): pages are served from st.cache_data, not from DuckDB's cache."""
-    return Store(path, memory_limit=config.dashboard_memory_limit())
+    is capped (config.DASHBOARD_MEMORY_LIMIT): pages are served from st.cache_data, not from DuckDB's cache.
+    With $OPINION_ROLLUP set, the metric SQL is answered from that rollup file where it can be (analysis/rollup.py)."""
+    return rollup.serving(Store(path, memory_limit=config.dashboard_memory_limit()))
 
 
 def store() -> Store:

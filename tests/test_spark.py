@@ -10,8 +10,9 @@ import pytest
 import sqlglot
 
 from analysis import explore, metrics
+from analysis.dialects import named_placeholders, to_spark
 from analysis.filters import Filters
-from analysis.spark import SparkStore, named_placeholders, to_spark
+from analysis.spark import SparkStore
 from analysis.store import Store
 
 
