@@ -41,19 +41,19 @@ KEYS = ("topic", "channel", "region")
 
 ROLLUP_SQL = """
 SELECT date_trunc('{grain}', created_at) AS {grain}, topic, channel, region,
-       count(*)                                                    AS posts,
-       count(*) FILTER (WHERE post_type = 'original')              AS originals,
-       count(*) FILTER (WHERE post_type = 'repost')                AS reposts,
-       count(*) FILTER (WHERE post_type = 'comment')               AS comments,
-       count(*) FILTER (WHERE sentiment_label = '负面')             AS negatives,
-       count(*) FILTER (WHERE sentiment_label = '正面')             AS positives,
-       sum(sentiment_score)                                        AS score_sum,
-       coalesce(sum(repost_count), 0)                              AS repost_sum,
-       coalesce(sum(comment_count), 0)                             AS comment_sum,
-       coalesce(sum(like_count), 0)                                AS like_sum,
-       coalesce(sum(read_count), 0)                                AS read_sum,
-       coalesce(sum(repost_count + comment_count + like_count), 0) AS interactions,
-       count(DISTINCT site)                                        AS sites
+       count(*)                                                                    AS posts,
+       count(*) FILTER (WHERE post_type = 'original')                              AS originals,
+       count(*) FILTER (WHERE post_type = 'repost')                                AS reposts,
+       count(*) FILTER (WHERE post_type = 'comment')                               AS comments,
+       count(*) FILTER (WHERE sentiment_label = '负面')                             AS negatives,
+       count(*) FILTER (WHERE sentiment_label = '正面')                             AS positives,
+       sum(sentiment_score)                                                        AS score_sum,
+       CAST(coalesce(sum(repost_count), 0) AS BIGINT)                              AS repost_sum,
+       CAST(coalesce(sum(comment_count), 0) AS BIGINT)                             AS comment_sum,
+       CAST(coalesce(sum(like_count), 0) AS BIGINT)                                AS like_sum,
+       CAST(coalesce(sum(read_count), 0) AS BIGINT)                                AS read_sum,
+       CAST(coalesce(sum(repost_count + comment_count + like_count), 0) AS BIGINT) AS interactions,
+       count(DISTINCT site)                                                        AS sites
 FROM posts GROUP BY ALL
 """
 
