@@ -161,7 +161,7 @@ def _derive(select: exp.Select, table: str) -> Variant:
         if measure is None:
             raise NotDerivable(node.sql("duckdb"))
         node.replace(sqlglot.parse_one(measure, read="duckdb"))
-    for source in tree.find_all(exp.Table):
+    for source in list(tree.find_all(exp.Table)):
         source.replace(exp.to_table(table))
     columns = tuple(e.alias_or_name for e in select.expressions)
     return Variant(table, (_part("rollup", tree),), columns, tuple(aligned), tuple(units))
