@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
-from analysis import access, charts, config, ingest, metrics
+from analysis import access, charts, config, ingest, metrics, rollup
 from analysis.filters import Filters
 from analysis.store import DatabaseLocked, Store, owner_of
 
@@ -25,8 +25,9 @@ def _db_argument() -> str | None:
 def _open_store(path: str) -> Store:
     """The dashboard process owns the database file for its lifetime (DuckDB allows one writer). Its buffer pool
     is capped (config.DASHBOARD_MEMORY_LIMIT): pages are served from st.cache_data, not from DuckDB's cache.
-    Under `python -m analysis serve` the service already owns the file: the pages share its Store."""
-    return owner_of(path) or Store(path, memory_limit=config.dashboard_memory_limit())
+    Under `python -m analysis serve` the service already owns the file: the pages share its Store.
+    With $OPINION_ROLLUP set, the metric SQL is answered from that rollup file where it can be (analysis/rollup.py)."""
+    return rollup.serving(owner_of(path) or Store(path, memory_limit=config.dashboard_memory_limit()))
 
 
 def store() -> Store:

@@ -95,7 +95,7 @@ def cmd_export_parquet(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     with open_store(config.resolve_db_path(args.db), read_only=True) as store:
         count = store.export_parquet(args.directory)
-    print(f"exported {count} posts to {args.directory} (partitioned by day=YYYY-MM-DD)")
+    print(f"exported {count} posts of new or changed days to {args.directory} (partitioned by day=YYYY-MM-DD)")
     return 0
 
 
@@ -152,6 +152,7 @@ VERBS = {
     "cascades": _delegate("analysis.cascades", "cli_cascades"),
     "spikes": cmd_spikes,
     "export-parquet": cmd_export_parquet,
+    "rollup": _delegate("analysis.rollup", "cli_rollup"),
     "incidents": _delegate("analysis.incident_cli", "cli_incidents"),
     "alerts": _delegate("analysis.alerts", "cli_alerts"),
     "retrain": _delegate("analysis.corrections", "cli_retrain"),

@@ -140,7 +140,7 @@ def breakdown(store: Store, f: Filters, dimension: str) -> pd.DataFrame:
     where, params = f.where()
     frame = store.query(
         f"""SELECT {column} AS {dimension}, {_AGGREGATES}
-            FROM posts WHERE {where} GROUP BY ALL ORDER BY posts DESC""",
+            FROM posts WHERE {where} GROUP BY ALL ORDER BY posts DESC, {dimension}""",
         params,
     )
     return _with_derived(frame)
@@ -161,7 +161,7 @@ def dimension_values(store: Store) -> dict[str, list[str]]:
     values = {}
     for column in ("channel", "topic", "region"):
         frame = store.query(
-            f"SELECT {column} AS v, count(*) AS n FROM posts WHERE {column} IS NOT NULL GROUP BY 1 ORDER BY n DESC"
+            f"SELECT {column} AS v, count(*) AS n FROM posts WHERE {column} IS NOT NULL GROUP BY 1 ORDER BY n DESC, v"
         )
         values[column] = frame["v"].tolist()
     return values

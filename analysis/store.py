@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -257,6 +258,22 @@ def _sql_literal(text: str) -> str:
     return text.replace("'", "''")
 
 
+def write_tables(path: str | Path, tables: Mapping[str, pd.DataFrame]) -> None:
+    """Write a derived DuckDB file (a rollup) whole: into path.tmp, then renamed over path, so a reader opens
+    the old file or the new one, never half of one."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.with_name(target.name + ".tmp")
+    staging.unlink(missing_ok=True)
+    with duckdb.connect(str(staging)) as conn:
+        conn.execute(f"SET TimeZone = '{TIMEZONE}'")
+        for name, frame in tables.items():
+            conn.register("incoming", frame)
+            conn.execute(f'CREATE TABLE "{name}" AS SELECT * FROM incoming')
+            conn.unregister("incoming")
+    staging.replace(target)
+
+
 class DatabaseLocked(RuntimeError):
     """Another process holds the database file (DuckDB allows one writer process)."""
 
@@ -353,14 +370,41 @@ class Store:
         return store
 
     def export_parquet(self, lake: str | Path) -> int:
-        """Write posts as Parquet partitioned by Shanghai calendar day (lake/day=2026-11-20/*.parquet)."""
+        """Bring the Parquet lake up to date with posts, partitioned by Shanghai calendar day
+        (lake/day=2026-11-20/*.parquet), and return how many posts were written.
+
+        Only days whose post count differs from the lake's are written: new days, the day still being
+        collected at the last export, and a day an archive import added to. Re-running writes nothing. A day is
+        written whole beside the lake and then renamed into place, so a reader sees the old day or the new one.
+        (A sentiment re-score keeps counts: after `score` or a retrain, export into a new directory.)
+        """
         target = Path(lake)
         target.mkdir(parents=True, exist_ok=True)
+        wanted = dict(self._conn.execute(
+            "SELECT strftime(created_at, '%Y-%m-%d') AS day, count(*) FROM posts GROUP BY 1").fetchall())
+        have: dict[str, int] = {}
+        if any(target.glob("day=*/*.parquet")):
+            pattern = _sql_literal(str(target / "day=*" / "*.parquet"))
+            have = dict(self._conn.execute(
+                f"SELECT day::VARCHAR, count(*) FROM read_parquet('{pattern}', hive_partitioning = true) GROUP BY 1"
+            ).fetchall())
+        stale = sorted(day for day, count in wanted.items() if have.get(day) != count)
+        if not stale:
+            return 0
+        staging = target.parent / f".{target.name}.staging"
+        shutil.rmtree(staging, ignore_errors=True)
+        days = ", ".join("?" for _ in stale)
         self._conn.execute(
-            f"COPY (SELECT *, strftime(created_at, '%Y-%m-%d') AS day FROM posts ORDER BY created_at) "
-            f"TO '{_sql_literal(str(target))}' (FORMAT PARQUET, PARTITION_BY (day), OVERWRITE_OR_IGNORE true)"
-        )
-        return int(self.scalar("SELECT count(*) FROM posts"))
+            f"COPY (SELECT *, strftime(created_at, '%Y-%m-%d') AS day FROM posts "
+            f"WHERE strftime(created_at, '%Y-%m-%d') IN ({days}) ORDER BY created_at) "
+            f"TO '{_sql_literal(str(staging))}' (FORMAT PARQUET, PARTITION_BY (day))", stale)
+        for day in stale:
+            final, old = target / f"day={day}", staging / f"old-{day}"
+            if final.exists():
+                final.rename(old)
+            (staging / f"day={day}").rename(final)
+        shutil.rmtree(staging)
+        return sum(wanted[day] for day in stale)
 
     def close(self) -> None:
         self._conn.close()

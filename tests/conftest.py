@@ -138,3 +138,25 @@ def page(browser):
     opened = context.new_page()
     yield opened
     context.close()
+
+
+@pytest.fixture(scope="session")
+def demo_lake(demo_db, tmp_path_factory) -> Path:
+    """The demo database exported as the day-partitioned Parquet lake, through the real CLI."""
+    from analysis.__main__ import main
+
+    lake = tmp_path_factory.mktemp("lake") / "posts"
+    assert main(["export-parquet", str(lake), "--db", str(demo_db)]) == 0
+    return lake
+
+
+@pytest.fixture(scope="session")
+def spark_session():
+    """One local Spark session (2 cores) for the whole test run: it takes 5–8 s and ~0.6 GB to start."""
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        pytest.skip("no Java runtime: install openjdk-17-jre-headless (.ci/run does, as root) to run the Spark tests")
+    from analysis import spark as spark_backend
+
+    session = spark_backend.session("local[2]", "opinion-tests")
+    yield session
+    session.stop()

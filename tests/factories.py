@@ -39,3 +39,13 @@ def write_posts(store: Store, rows: list[dict], batch_id: str = "test") -> None:
     empty = pd.DataFrame({"line": pd.Series(dtype="int64"), "reason_code": pd.Series(dtype=str),
                           "reason": pd.Series(dtype=str), "raw": pd.Series(dtype=str)})
     store.write_batch(record, frame, empty)
+
+
+def same_rows(expected: pd.DataFrame, actual: pd.DataFrame, rtol: float = 1e-9) -> None:
+    """Equal as sets of rows, dtypes included (ties in an ORDER BY may come in either order), floats to rtol.
+    List cells (lists of sites …) are compared but not sorted on."""
+    assert list(expected.columns) == list(actual.columns)
+    keys = [c for c in expected.columns
+            if not expected[c].map(lambda v: hasattr(v, "__len__") and not isinstance(v, str)).any()]
+    pd.testing.assert_frame_equal(expected.sort_values(keys).reset_index(drop=True),
+                                  actual.sort_values(keys).reset_index(drop=True), rtol=rtol)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pandas as pd
 import pytest
 
 from analysis import explore, metrics
 from analysis.__main__ import main
 from analysis.filters import Filters
-from analysis.store import Store
+from analysis.store import POST_COLUMNS, Store
 
 
 @pytest.fixture(scope="module")
@@ -42,3 +44,24 @@ def test_metrics_on_the_lake_equal_metrics_on_the_file(lake, demo_db, query):
     sort = [c for c in on_file.columns if on_file[c].dtype != object][:3] or list(on_file.columns[:1])
     pd.testing.assert_frame_equal(on_file.sort_values(sort).reset_index(drop=True),
                                   on_lake.sort_values(sort).reset_index(drop=True), check_dtype=False)
+
+
+def test_export_appends_new_days_and_rewrites_nothing_on_a_rerun(demo_db, tmp_path):
+    db = tmp_path / "copy.duckdb"
+    shutil.copy(demo_db, db)
+    lake = tmp_path / "lake"
+    with Store(db) as store:
+        total = metrics.post_count(store)
+        last = metrics.latest_day(store)
+        cut = pd.Timestamp(last, tz="Asia/Shanghai").to_pydatetime()
+        newest = store.query(f"SELECT {', '.join(POST_COLUMNS)} FROM posts WHERE created_at >= ?", [cut])
+        store.execute([("DELETE FROM posts WHERE created_at >= ?", [cut])])  # as if the last day were not yet in
+        assert store.export_parquet(lake) == total - len(newest)
+        files = {p: p.stat().st_mtime_ns for p in lake.rglob("*.parquet")}
+        assert store.export_parquet(lake) == 0  # idempotent: nothing written, nothing touched
+        assert {p: p.stat().st_mtime_ns for p in lake.rglob("*.parquet")} == files
+        store.append_generated(newest)  # the last day arrives
+        assert store.export_parquet(lake) == len(newest)
+    assert {p: p.stat().st_mtime_ns for p in lake.rglob("*.parquet") if p in files} == files  # old days untouched
+    assert sorted(p.name for p in lake.iterdir())[-1] == f"day={last.isoformat()}"
+    assert Store.on_parquet_lake(lake).scalar("SELECT count(*) FROM posts") == total
