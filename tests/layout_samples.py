@@ -90,6 +90,20 @@ _URLS = {
 }
 
 
+def gbk_encodable(text: str) -> bool:
+    """Whether a text survives being saved as GBK (as Chinese Excel and many 舆情 systems save CSV)."""
+    try:
+        text.encode("gbk")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def gbk_safe(frame: pd.DataFrame, column: str = "text") -> pd.DataFrame:
+    """The rows whose `column` GBK can hold."""
+    return frame[frame[column].map(gbk_encodable)].reset_index(drop=True)
+
+
 def _texts(n: int, rng: np.random.Generator) -> list[str]:
     dev = pd.read_csv(SHARED_DATA / "sentiment_dev.csv.gz", usecols=["text"])
     texts = dev["text"].dropna()

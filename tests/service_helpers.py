@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import REPO_ROOT, _free_port
-from tests.layout_samples import sample_frame
+from tests.layout_samples import gbk_safe, sample_frame
 
 
 def cli(db: Path, *args: str, timeout: float = 600, stdin: str | None = None) -> subprocess.CompletedProcess:
@@ -118,16 +118,6 @@ def webhook_receiver():
 BURST_WORD = "化工厂爆炸"
 
 
-def _gbk_safe(frame: pd.DataFrame, column: str) -> pd.DataFrame:
-    def encodable(text: str) -> bool:
-        try:
-            text.encode("gbk")
-            return True
-        except UnicodeEncodeError:
-            return False
-    return frame[frame[column].map(encodable)].reset_index(drop=True)
-
-
 def burst_exports(now: pd.Timestamp, seed: int = 3) -> dict[str, bytes]:
     """Two office exports of real posts about one topic: three quiet days, then a burst in the last 40 minutes.
 
@@ -135,7 +125,7 @@ def burst_exports(now: pd.Timestamp, seed: int = 3) -> dict[str, bytes]:
     export saved by Excel in GBK. Every row is a distinct post, so all of them must be stored.
     """
     weibo = sample_frame("mediacrawler_weibo_note", n=150, seed=seed)
-    yuqing = _gbk_safe(sample_frame("yuqing_export", n=80, seed=seed + 1), "内容").head(60)
+    yuqing = gbk_safe(sample_frame("yuqing_export", n=80, seed=seed + 1), "内容").head(60)
     files = {}
     for name, frame, text_col in (("weibo_contents.csv", weibo, "content"), ("舆情导出_gbk.csv", yuqing, "内容")):
         n = len(frame)

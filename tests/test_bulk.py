@@ -19,8 +19,9 @@ import pytest
 from analysis import bulk, config, ingest
 from analysis.store import POST_COLUMNS, Store
 from tests.conftest import REPO_ROOT
+from tests.layout_samples import gbk_safe
 from tests.test_hostile import CORPUS, CORPUS_FILES, assert_sound, counts
-from tests.test_ingest import HOLDER, canonical_frame, gbk_safe
+from tests.test_ingest import HOLDER, canonical_frame
 
 
 def _streamable(name: str) -> bool:

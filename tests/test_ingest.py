@@ -15,6 +15,7 @@ from analysis import ingest
 from analysis.__main__ import main
 from analysis.store import Store
 from tests.conftest import REPO_ROOT
+from tests.layout_samples import gbk_safe
 
 BASE_TIME = pd.Timestamp("2026-11-01 08:00:00")
 
@@ -35,17 +36,6 @@ def canonical_frame(real_posts: pd.DataFrame, n: int = 40, prefix: str = "p") ->
         "like_count": [str(i * 3) for i in range(n)],
         "region": "城关区",
     })
-
-
-def gbk_safe(real_posts: pd.DataFrame) -> pd.DataFrame:
-    def encodable(text: str) -> bool:
-        try:
-            text.encode("gbk")
-            return True
-        except UnicodeEncodeError:
-            return False
-
-    return real_posts[real_posts["text"].map(encodable)].reset_index(drop=True)
 
 
 def run_cli(capsys, *args: str) -> tuple[int, dict]:

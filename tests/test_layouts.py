@@ -7,7 +7,7 @@ import random
 
 import pandas as pd
 import pytest
-from layout_samples import BASE_TIME, EXPORT_COLUMNS, sample_frame
+from layout_samples import BASE_TIME, EXPORT_COLUMNS, gbk_encodable, sample_frame
 
 from analysis import config
 from analysis.layouts import (
@@ -287,7 +287,7 @@ def test_generic_export_as_xlsx_and_hotline_as_gbk_csv(ingest):
     assert set(checked.posts["channel"]) <= {"微博", "新闻", "论坛", "微信公众号"}
 
     tickets = sample_frame("hotline_12345", n=20, seed=4)
-    encodable = tickets["诉求内容"].map(_gbk_safe) & tickets["标题"].map(_gbk_safe)
+    encodable = tickets["诉求内容"].map(gbk_encodable) & tickets["标题"].map(gbk_encodable)
     tickets = tickets[encodable].reset_index(drop=True)
     layout, raw, checked = _validated(ingest, tickets.to_csv(index=False).encode("gbk"), "工单.csv")
     assert raw.encoding == "gb18030"
@@ -297,10 +297,3 @@ def test_generic_export_as_xlsx_and_hotline_as_gbk_csv(ingest):
     assert checked.posts["channel"].unique().tolist() == ["12345热线"]
     assert checked.posts["text"].tolist() == tickets["诉求内容"].tolist()
 
-
-def _gbk_safe(text: str) -> bool:
-    try:
-        text.encode("gbk")
-    except UnicodeEncodeError:
-        return False
-    return True
