@@ -67,6 +67,7 @@ def base_db(work) -> Path:
               "text_norm": "西固区化工厂爆炸了", "author_id": f"w{i}"} for i in range(3)]
     with Store(path) as store:
         write_posts(store, rows, batch_id="base")
+        store.execute([("DELETE FROM alert_rules", [])])  # only the rule under test, not the seeded defaults
         alerts.save_rule(store, KEYWORD_RULE, "test")
         incidents.create_incident(store, "西固区化工厂爆炸", ["k0", "k1"], "test", incident_id=INCIDENT)
     return path
