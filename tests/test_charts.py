@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import dataclasses
 import datetime as dt
 import re
@@ -33,7 +34,9 @@ def drawn_text(figures: dict[str, go.Figure]) -> dict[str, list[str]]:
                                                        "height": fig.layout.height or 360})
                     for name, fig in figures.items()}
 
-    svgs = asyncio.run(render())
+    # a thread of its own: after the browser tests, Playwright's event loop is running in this one
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        svgs = pool.submit(asyncio.run, render()).result()
     return {name: [re.sub(r"<[^>]+>", " ", t).strip() for t in re.findall(r"<text[^>]*>(.*?)</text>",
                                                                           svg.decode(), flags=re.S)]
             for name, svg in svgs.items()}
