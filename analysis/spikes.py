@@ -38,19 +38,27 @@ class SpikeParams:
     neg_min_baseline_posts: int  # posts needed in the baseline window for a trustworthy ratio
     wilson_z: float  # normal quantile of the Wilson bound (1.96 -> 95 % two-sided)
     max_gap: int  # quiet or unobserved periods allowed inside one spike before it is split
+    jump_window: int  # periods before t whose median is the short "jump" baseline; 0 = no jump test
+    jump_scale_window: int  # previous periods whose median |posts - jump baseline| scales the jump
+    jump_z: float  # a jump fires at z = (posts - jump baseline) / jump scale >= this ...
+    jump_context_z: float  # ... standing this many noise units above the long baseline as well
+    exit_z: float  # a volume spike lasts while posts >= onset baseline + exit_z * onset scale ...
+    max_periods: int  # ... for at most this many periods (a new plateau is one spike, then baseline)
 
 
 HOURLY = SpikeParams(
     recent_window=12, season_period=24, season_lags=7, min_posts=20, min_ratio=2.0, z_threshold=4.0,
     min_history=6, min_season_history=1, min_excess_clumps=4.0, dispersion_window=672,
     neg_window=168, neg_min_posts=20, neg_min_negative=8, neg_min_delta=0.10, neg_min_ratio=1.5,
-    neg_min_baseline_posts=50, wilson_z=2.58, max_gap=1,
+    neg_min_baseline_posts=50, wilson_z=2.58, max_gap=1, jump_window=3, jump_scale_window=168, jump_z=4.0,
+    jump_context_z=3.0, exit_z=0.5, max_periods=48,
 )
 DAILY = SpikeParams(
     recent_window=14, season_period=0, season_lags=0, min_posts=30, min_ratio=1.8, z_threshold=4.0,
     min_history=7, min_season_history=0, min_excess_clumps=4.0, dispersion_window=56,
     neg_window=14, neg_min_posts=30, neg_min_negative=10, neg_min_delta=0.10, neg_min_ratio=1.5,
-    neg_min_baseline_posts=100, wilson_z=1.96, max_gap=0,
+    neg_min_baseline_posts=100, wilson_z=1.96, max_gap=0, jump_window=0, jump_scale_window=56, jump_z=4.0,
+    jump_context_z=3.0, exit_z=0.5, max_periods=7,
 )
 GRAINS = {"hour": ("h", HOURLY), "day": ("D", DAILY)}
 
@@ -130,9 +138,11 @@ def spike_scores(
 ) -> pd.DataFrame:
     """Per key and period: observed values, baselines, scores and whether each detector fires.
 
-    Long frame ``key, period, posts, negative, baseline, scale, z, ratio, fires_volume,
+    Long frame ``key, period, posts, negative, baseline, scale, z, ratio, basis, fires_volume,
     negative_ratio, negative_lower, baseline_ratio, fires_negative`` - the input of `detect_spikes`,
-    also useful to draw a series with its baseline band. Parameters as in `detect_spikes`.
+    also useful to draw a series with its baseline band. ``basis`` is ``'jump'`` where only the jump
+    test fires (baseline, scale, z and ratio are then the jump's), else ``'long'``. Parameters as in
+    `detect_spikes`.
     """
     if grain not in GRAINS:
         raise ValueError(f"不支持的时间粒度：{grain}（可选 hour / day）")
@@ -190,10 +200,40 @@ def spike_scores(
     ratio = x / np.fmax(baseline, 1.0)
     # Overdispersed counts arrive in clumps of about `dispersion` posts; on a sparse series a single
     # clump already gives a large z, so the excess must also span several clumps.
-    fires_volume = (
+    fires_long = (
         (x >= p.min_posts) & (z >= p.z_threshold) & (ratio >= p.min_ratio) & ~np.isnan(baseline)
         & (x - baseline >= p.min_excess_clumps * dispersion)
     )
+    # Jump: against the median of the last few periods, scaled by how far periods usually sit from
+    # theirs. It catches a burst on top of a busy hour or a raised level, which the long baseline
+    # (the larger of two medians) hides; it must still clear the long baseline by jump_context_z.
+    fires_jump = np.zeros_like(fires_long)
+    if p.jump_window:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", category=RuntimeWarning)
+            short = _window_stack(x, list(range(1, p.jump_window + 1)))
+            jump_base = np.nanmedian(short, axis=0)
+        enough = np.sum(~np.isnan(short), axis=0) >= (p.jump_window + 1) // 2
+        jump_base = np.where(enough & ~np.isnan(baseline), jump_base, np.nan)
+        usual = pd.DataFrame(np.abs(x - jump_base)).rolling(p.jump_scale_window, min_periods=p.min_history)
+        usual = usual.median().shift(1).to_numpy()
+        jump_floor = np.sqrt(dispersion * np.fmax(np.fmax(jump_base, level), 0.0))
+        jump_scale = np.fmax(np.fmax(MAD_TO_SIGMA * np.nan_to_num(usual, nan=0.0), jump_floor), 1.0)
+        jump_z = (x - jump_base) / jump_scale
+        jump_ratio = x / np.fmax(jump_base, 1.0)
+        fires_jump = (
+            (x >= p.min_posts) & (jump_z >= p.jump_z) & (jump_ratio >= p.min_ratio)
+            & ~np.isnan(jump_base) & (x - jump_base >= p.min_excess_clumps * dispersion)
+            & (z >= p.jump_context_z)
+        )
+        # where only the jump fires, report what it was measured against
+        by_jump = fires_jump & ~fires_long
+        baseline = np.where(by_jump, jump_base, baseline)
+        scale = np.where(by_jump, jump_scale, scale)
+        z = np.where(by_jump, jump_z, z)
+        ratio = np.where(by_jump, jump_ratio, ratio)
+    fires_volume = fires_long | fires_jump
+    basis = np.where(fires_jump & ~fires_long, "jump", "long")
 
     # Negative ratio: pooled over the previous neg_window periods, Laplace-smoothed.
     x0 = np.nan_to_num(x)
@@ -217,7 +257,7 @@ def spike_scores(
     grid = pd.MultiIndex.from_product([index, keys], names=["period", "key"])
     out = pd.DataFrame({
         "posts": x.ravel(), "negative": neg.ravel(), "baseline": baseline.ravel(), "scale": scale.ravel(),
-        "z": z.ravel(), "ratio": ratio.ravel(), "fires_volume": fires_volume.ravel(),
+        "z": z.ravel(), "ratio": ratio.ravel(), "basis": basis.ravel(), "fires_volume": fires_volume.ravel(),
         "negative_ratio": negative_ratio.ravel(), "negative_lower": lower.ravel(),
         "baseline_ratio": baseline_ratio.ravel(), "fires_negative": fires_negative.ravel(),
     }, index=grid).reset_index()
@@ -275,17 +315,14 @@ def detect_spikes(
     if scores.empty:
         return pd.DataFrame(columns=SPIKE_COLUMNS)
     params = replace(GRAINS[grain][1], **overrides)
-    spikes = []
-    for kind, flag in (("volume", "fires_volume"), ("negative_ratio", "fires_negative")):
-        fired = scores[scores[flag]]
-        if fired.empty:
-            continue
+    spikes = [_summarise(run, "volume", grain, params, onset) for run, onset in _volume_runs(scores, params)]
+    fired = scores[scores["fires_negative"]]
+    if not fired.empty:
         step = pd.Timedelta(1, GRAINS[grain][0])
         gap = fired.groupby("key")["period"].diff()
         new_run = gap.isna() | (gap > step * (params.max_gap + 1))
-        run_id = new_run.cumsum()
-        for _, run in fired.groupby(run_id, sort=False):
-            spikes.append(_summarise(run, kind, grain, params))
+        for _, run in fired.groupby(new_run.cumsum(), sort=False):
+            spikes.append(_summarise(run, "negative_ratio", grain, params, run.iloc[0]))
     if not spikes:
         return pd.DataFrame(columns=SPIKE_COLUMNS)
     return pd.DataFrame(spikes, columns=SPIKE_COLUMNS).sort_values(["start", "key", "kind"]).reset_index(
@@ -293,10 +330,45 @@ def detect_spikes(
     )
 
 
-def _summarise(run: pd.DataFrame, kind: str, grain: str, p: SpikeParams) -> dict:
+def _volume_runs(scores: pd.DataFrame, p: SpikeParams):
+    """Yield (rows of one volume spike, its onset row) per key.
+
+    A spike starts at a firing period and lasts while periods fire or keep posts >= the onset's
+    baseline + ``exit_z`` x its scale (the baseline is frozen at the onset, so a new plateau stays one
+    spike instead of re-firing), allowing ``max_gap`` quiet or unobserved periods, for at most
+    ``max_periods`` periods.
+    """
+    n_keys = scores["key"].nunique()
+    periods = len(scores) // n_keys  # spike_scores: every key on the same full period grid
+    shape = (n_keys, periods)
+    fires = scores["fires_volume"].to_numpy().reshape(shape)
+    posts = scores["posts"].to_numpy(dtype=np.float64).reshape(shape)
+    keep_at = (scores["baseline"] + p.exit_z * scores["scale"]).to_numpy(dtype=np.float64).reshape(shape)
+    claimed_until = np.full(n_keys, -1)
+    for k, t in zip(*np.nonzero(fires), strict=True):  # row-major: per key, in time order
+        if t <= claimed_until[k]:
+            continue
+        stay = fires[k, t: t + p.max_periods] | (posts[k, t: t + p.max_periods] >= keep_at[k, t])
+        end, quiet = 0, 0
+        for i in range(1, len(stay)):
+            if stay[i]:
+                end, quiet = i, 0
+            else:
+                quiet += 1
+                if quiet > p.max_gap:
+                    break
+        claimed_until[k] = t + end
+        row = k * periods + t
+        yield scores.iloc[row: row + end + 1], scores.iloc[row]
+
+
+def _summarise(run: pd.DataFrame, kind: str, grain: str, p: SpikeParams, onset: pd.Series) -> dict:
     if kind == "volume":
+        # measured against the level before the spike began (its onset), not the adapting baseline
         peak = run.loc[run["posts"].idxmax()]
-        peak_value, baseline, magnitude, z = peak["posts"], peak["baseline"], peak["ratio"], peak["z"]
+        baseline = onset["baseline"]
+        peak_value, magnitude = peak["posts"], peak["posts"] / max(baseline, 1.0)
+        z = (peak["posts"] - baseline) / onset["scale"]
     else:
         peak = run.loc[run["negative_lower"].idxmax()]
         peak_value, baseline = peak["negative_ratio"], peak["baseline_ratio"]
@@ -309,21 +381,25 @@ def _summarise(run: pd.DataFrame, kind: str, grain: str, p: SpikeParams) -> dict
         "hours": periods if grain == "hour" else periods * 24,
         "peak_value": float(peak_value), "baseline": float(baseline), "magnitude": float(magnitude),
         "z": float(z), "posts": float(run["posts"].sum()), "negative": float(np.nansum(run["negative"])),
-        "reason": _reason(kind, grain, peak, periods, p),
+        "reason": _reason(kind, grain, peak, periods, p, onset, magnitude),
     }
 
 
-def _reason(kind: str, grain: str, peak: pd.Series, periods: int, p: SpikeParams) -> str:
+def _reason(
+    kind: str, grain: str, peak: pd.Series, periods: int, p: SpikeParams, onset: pd.Series, magnitude: float
+) -> str:
     unit = "小时" if grain == "hour" else "天"
     when = "近1小时" if grain == "hour" else "当日"
     lasting = f"，连续{periods}{unit}异常" if periods > 1 else ""
     if kind == "volume":
-        if grain == "hour":
+        if onset["basis"] == "jump":
+            basis = f"前{p.jump_window}{unit}中位数"
+        elif grain == "hour":
             basis = f"前{p.recent_window}小时中位数及前{p.season_lags}天同时段中位数的较大者"
         else:
             basis = f"前{p.recent_window}天中位数"
-        return (f"{when}发帖{peak['posts']:.0f}条，为基线（{basis}，{peak['baseline']:.1f}条）的"
-                f"{peak['ratio']:.1f}倍{lasting}")
+        return (f"{when}发帖{peak['posts']:.0f}条，为基线（{basis}，{onset['baseline']:.1f}条）的"
+                f"{magnitude:.1f}倍{lasting}")
     if grain == "hour" and p.neg_window % 24 == 0:
         window = f"前{p.neg_window // 24}天"
     else:

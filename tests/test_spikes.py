@@ -111,7 +111,12 @@ def test_daily_variant_today_vs_previous_14_days():
     assert day.iloc[0]["start"] == pd.Timestamp("2024-07-26", tz="Asia/Shanghai")
     assert day.iloc[0]["peak_value"] == 357 and day.iloc[0]["baseline"] == 177
     assert day.iloc[0]["reason"].startswith("当日发帖357条，为基线（前14天中位数")
-    assert detect_spikes(frame).empty  # the same +40 an hour is below the hourly thresholds
+    # Hourly, the raised day is one spike: the jump test sees 22 posts after a night of 3 (and 2.2x the
+    # usual 10 at 08:00), and the frozen onset baseline keeps the whole raised day in that one spike.
+    hourly = detect_spikes(frame)
+    assert len(hourly) == 1 and hourly.iloc[0]["hours"] == 15
+    assert hourly.iloc[0]["start"] == hours("2024-07-26 08:00", 1)[0]
+    assert "前3小时中位数" in hourly.iloc[0]["reason"]
     # hourly input and daily input give the same daily answer
     daily_input = frame.groupby(frame["hour"].dt.floor("D")).agg(posts=("posts", "sum")).reset_index()
     daily_input["key"] = "k"

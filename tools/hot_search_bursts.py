@@ -4,14 +4,17 @@ Volume series: per category (the part of ``category`` before "-", the 10 biggest
 titles on the list each hour, in units of 10,000 heat (an hourly "volume per topic"). Hours missing from
 the archive (08:00 every day, ~100 others) are unobserved (NaN), not zero.
 
-Labelling rule (uses only single titles, never the detector nor the summed series' dynamics):
-  a title *bursts* when it newly enters the list (not on it in the first 24 archive hours, i.e. not
-  already running when the archive starts) and within its first 3 hours on the list reaches a heat of at
-  least ``MIN_HEAT`` (2,000,000, the 96th percentile of titles' peak heat) and at least ``REL_HEAT`` (1.5)
-  times its category's median hourly total (a static scale of the series, so one hot title in a busy
-  category is not a burst of that category). Its burst window runs from the hour it entered the list to
-  the last hour, contiguous from the entry, at which its heat is still >= half that peak. Windows of one
-  category closer than ``MERGE_GAP`` (6) hours are merged: a run of hot titles is one burst.
+Labelling rule (uses single titles only, never the detector nor the summed series' dynamics): with
+H = max(the 95th percentile of all titles' peak heat (``TOP_SHARE`` 0.05: 1,879,769), ``REL_HEAT`` (1.5) x
+the category's median hourly total (a static scale, so one hot title in a busy category is not a burst
+of it)), a title *bursts* at hour t when its heat reaches H there, its previous observed hour was below
+H, and in one of the 3 hours before t (``RISE_HOURS``; hours without the title on the list count as 0,
+hours missing from the archive are skipped) it stood at or below H / 2 - it entered the list or jumped,
+rather than climbed slowly; not in the first 24 archive hours (no history). The burst window runs from
+the hour after the last of those hours at or below H / 2 to the last hour, contiguous from its peak
+within 3 hours of t (``PEAK_HOURS``), at which the title keeps >= half that peak. Windows of one
+category closer than ``MERGE_GAP`` (6) hours merge: a run of hot titles is one burst. ``--top-share
+0.10`` gives the broader set used as a sensitivity check.
 
 Scoring (the outside check's rule): a labelled burst is *found* when a detection of that series overlaps
 its window; precision = detections overlapping some burst of their series / detections; F1 of the two.
@@ -20,6 +23,7 @@ are those more than 24 h from every burst.
 
     .venv/bin/python tools/hot_search_bursts.py            # figures of the default detector
     .venv/bin/python tools/hot_search_bursts.py --labels   # print the labelled bursts
+    .venv/bin/python tools/hot_search_bursts.py --top-share 0.10 jump_window=0   # other labels / params
 """
 
 from __future__ import annotations
@@ -39,9 +43,10 @@ DATA = SHARED_DATA / "hot_search_dev.csv.gz"
 TZ = "Asia/Shanghai"
 N_SERIES = 10  # biggest categories by rows
 HEAT_UNIT = 10_000
-MIN_HEAT = 2_000_000
+TOP_SHARE = 0.05  # a bursting title is among the top 5 % of titles by peak heat
 REL_HEAT = 1.5
 PEAK_HOURS = 3
+RISE_HOURS = 3
 MERGE_GAP = 6
 EVAL_FROM = pd.Timestamp("2024-07-08 00:00", tz=TZ)  # the first 7 days are history only
 QUIET_MARGIN = pd.Timedelta(hours=24)
@@ -67,30 +72,43 @@ def volume_series(hs: pd.DataFrame) -> pd.DataFrame:
     return long.sort_values(["key", "hour"]).reset_index(drop=True)
 
 
-def label_bursts(hs: pd.DataFrame, series: pd.DataFrame) -> pd.DataFrame:
-    """Labelled bursts ``key, start, end`` (hour starts, end inclusive) by the rule in the module doc."""
+def label_bursts(hs: pd.DataFrame, series: pd.DataFrame, top_share: float = TOP_SHARE) -> pd.DataFrame:
+    """Labelled bursts ``key, start, end, title, peak_heat, titles`` (hour starts, end inclusive)."""
     keys = set(series["key"])
     scale = series.groupby("key")["posts"].median() * HEAT_UNIT
+    min_heat = hs.groupby("title")["heat"].max().quantile(1 - top_share)
+    observed = set(hs["time"].unique())
+    first_hour = hs["time"].min()
     hs = hs[hs["category"].isin(keys)].sort_values(["title", "time"]).reset_index(drop=True)
-    by_title = hs.groupby("title", sort=False)
-    entered = by_title["time"].transform("first")
-    # the title's own contiguous run from its entry (a comeback after > 2 h off the list is another story)
-    first_run = by_title["time"].diff().gt(pd.Timedelta(hours=2)).groupby(hs["title"]).cumsum().eq(0)
-    hs = hs.assign(entered=entered, key=by_title["category"].transform("first"))[
-        first_run & (entered >= hs["time"].min() + pd.Timedelta(hours=24))
-    ]
-    early = hs[hs["time"] < hs["entered"] + pd.Timedelta(hours=PEAK_HOURS)]
-    peak_at = early.loc[early.groupby("title")["heat"].idxmax(), ["title", "time", "heat"]]
-    peak_at.columns = ["title", "peak_time", "peak_heat"]
-    hs = hs.merge(peak_at, on="title")
-    hs = hs[hs["peak_heat"] >= np.fmax(MIN_HEAT, REL_HEAT * hs["key"].map(scale))]
-    # end: last hour after the peak, contiguous from it, with heat >= half the peak
-    after = hs[hs["time"] >= hs["peak_time"]]
-    still = after["heat"].ge(after["peak_heat"] / 2).groupby(after["title"]).cummin()
-    ends = after[still].groupby("title")["time"].max().rename("end")
-    raw = (hs.drop_duplicates("title")[["key", "entered", "title", "peak_heat"]].merge(ends, on="title")
-           .rename(columns={"entered": "start"}))
-    raw = raw.sort_values(["key", "start", "title"]).reset_index(drop=True)
+    hs["key"] = hs.groupby("title")["category"].transform("first")
+    hs["bar"] = np.fmax(min_heat, REL_HEAT * hs["key"].map(scale))
+    heat = hs.set_index(["title", "time"])["heat"]
+
+    def lagged(lag: int) -> np.ndarray:
+        """The title's heat `lag` hours earlier: 0 if that hour is in the archive without the title."""
+        then = hs["time"] - pd.Timedelta(hours=lag)
+        got = heat.reindex(pd.MultiIndex.from_arrays([hs["title"], then])).to_numpy(dtype=np.float64)
+        return np.where(then.isin(observed), np.nan_to_num(got), np.nan)
+
+    lags = np.stack([lagged(lag) for lag in range(1, RISE_HOURS + 1)])
+    previous = lags[np.argmax(~np.isnan(lags), axis=0), np.arange(len(hs))]  # latest observed hour
+    low = lags <= hs["bar"].to_numpy() / 2
+    crossing = (hs["heat"] >= hs["bar"]) & (previous < hs["bar"]) & low.any(axis=0)
+    crossing &= hs["time"] >= first_hour + pd.Timedelta(hours=24)
+    rise = np.argmax(low, axis=0)  # 0-based: lag 1 below half -> the burst starts at the crossing
+    onsets = hs[crossing].assign(start=hs["time"][crossing] - pd.to_timedelta(rise[crossing], unit="h"))
+    stays = dict(tuple(hs[hs["title"].isin(set(onsets["title"]))].groupby("title")))
+    rows = []
+    for r in onsets.itertuples():
+        g = stays[r.title]
+        g = g[g["time"] >= r.time]
+        g = g[~g["time"].diff().gt(pd.Timedelta(hours=2)).cumsum().astype(bool)]  # this stay on the list
+        early = g[g["time"] < r.time + pd.Timedelta(hours=PEAK_HOURS)]
+        peak = early["heat"].max()
+        after = g[g["time"] >= early.loc[early["heat"].idxmax(), "time"]]
+        end = after.loc[after["heat"].ge(peak / 2).cummin(), "time"].iloc[-1]
+        rows.append({"key": r.key, "start": r.start, "end": end, "title": r.title, "peak_heat": int(peak)})
+    raw = pd.DataFrame(rows).sort_values(["key", "start", "title"]).reset_index(drop=True)
     merged = []
     for key, g in raw.groupby("key"):
         cur = None
@@ -143,13 +161,16 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--labels", action="store_true", help="print the labelled bursts")
+    parser.add_argument("--top-share", type=float, default=TOP_SHARE, help="share of titles hot enough")
+    parser.add_argument("overrides", nargs="*", help="detector settings as name=value")
     args = parser.parse_args()
+    overrides = {k: float(v) if "." in v or "e" in v else int(v) for k, v in (o.split("=", 1) for o in args.overrides)}
     hs = load()
     series = volume_series(hs)
-    labels = label_bursts(hs, series)
+    labels = label_bursts(hs, series, args.top_share)
     if args.labels:
         print(labels.to_string())
-    detected = detect_spikes(series)
+    detected = detect_spikes(series, **overrides)
     figures = window_scores(detected, labels, series)
     print(" ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in figures.items()))
 
