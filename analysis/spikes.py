@@ -29,7 +29,7 @@ class SpikeParams:
     min_history: int  # observed periods required in the recent window before anything fires
     min_season_history: int  # previous cycles at the same phase required before anything fires
     min_excess_clumps: float  # posts above baseline must be >= this many times the dispersion
-    dispersion_window: int  # periods used for the quasi-Poisson scale floor (level, variance/mean)
+    dispersion_window: int  # periods for the usual deviation from a baseline and the quasi-Poisson floor
     neg_window: int  # periods pooled for the baseline negative ratio
     neg_min_posts: int  # a negative-ratio spike needs at least this many posts in the period
     neg_min_negative: int  # ... and at least this many negative posts
@@ -39,7 +39,6 @@ class SpikeParams:
     wilson_z: float  # normal quantile of the Wilson bound (1.96 -> 95 % two-sided)
     max_gap: int  # quiet or unobserved periods allowed inside one spike before it is split
     jump_window: int  # periods before t whose median is the short "jump" baseline; 0 = no jump test
-    jump_scale_window: int  # previous periods whose median |posts - jump baseline| scales the jump
     jump_z: float  # a jump fires at z = (posts - jump baseline) / jump scale >= this ...
     jump_context_z: float  # ... standing this many noise units above the long baseline as well
     exit_z: float  # a volume spike lasts while posts >= onset baseline + exit_z * onset scale ...
@@ -50,14 +49,14 @@ HOURLY = SpikeParams(
     recent_window=12, season_period=24, season_lags=7, min_posts=20, min_ratio=2.0, z_threshold=4.0,
     min_history=6, min_season_history=1, min_excess_clumps=4.0, dispersion_window=672,
     neg_window=168, neg_min_posts=20, neg_min_negative=8, neg_min_delta=0.10, neg_min_ratio=1.5,
-    neg_min_baseline_posts=50, wilson_z=2.58, max_gap=1, jump_window=3, jump_scale_window=168, jump_z=4.0,
+    neg_min_baseline_posts=50, wilson_z=2.58, max_gap=1, jump_window=3, jump_z=4.0,
     jump_context_z=3.0, exit_z=0.5, max_periods=48,
 )
 DAILY = SpikeParams(
     recent_window=14, season_period=0, season_lags=0, min_posts=30, min_ratio=1.8, z_threshold=4.0,
     min_history=7, min_season_history=0, min_excess_clumps=4.0, dispersion_window=56,
     neg_window=14, neg_min_posts=30, neg_min_negative=10, neg_min_delta=0.10, neg_min_ratio=1.5,
-    neg_min_baseline_posts=100, wilson_z=1.96, max_gap=0, jump_window=0, jump_scale_window=56, jump_z=4.0,
+    neg_min_baseline_posts=100, wilson_z=1.96, max_gap=0, jump_window=0, jump_z=4.0,
     jump_context_z=3.0, exit_z=0.5, max_periods=7,
 )
 GRAINS = {"hour": ("h", HOURLY), "day": ("D", DAILY)}
@@ -133,6 +132,18 @@ def _trailing_dispersion(x: np.ndarray, window: int) -> tuple[np.ndarray, np.nda
     return mean, np.fmax(np.nan_to_num(dispersion, nan=1.0), 1.0)
 
 
+def _usual_scale(
+    x: np.ndarray, baseline: np.ndarray, level: np.ndarray, dispersion: np.ndarray, p: SpikeParams
+) -> np.ndarray:
+    """Noise scale of x around a baseline: 1.4826 x the median |x - baseline| over the previous
+    ``dispersion_window`` periods (4 weeks hourly: a busy or a dead week does not move it much),
+    at least the quasi-Poisson sqrt(dispersion x level) and 1."""
+    usual = pd.DataFrame(np.abs(x - baseline)).rolling(p.dispersion_window, min_periods=p.min_history)
+    usual = np.nan_to_num(usual.median().shift(1).to_numpy(), nan=0.0)
+    floor = np.sqrt(dispersion * np.fmax(np.fmax(baseline, level), 0.0))
+    return np.fmax(np.fmax(MAD_TO_SIGMA * usual, floor), 1.0)
+
+
 def spike_scores(
     hourly: pd.DataFrame, grain: str = "hour", time_col: str = "hour", **overrides
 ) -> pd.DataFrame:
@@ -170,15 +181,11 @@ def spike_scores(
         warnings.simplefilter("ignore", category=RuntimeWarning)  # all-NaN windows -> NaN on purpose
         recent = _window_stack(x, list(range(1, p.recent_window + 1)))
         med_recent = np.nanmedian(recent, axis=0)
-        # MAD of each component around its own median, pooled: the gap between the day and night
-        # levels inside the recent window is rhythm, not noise.
-        deviations = np.abs(recent - med_recent[None])
         n_recent = np.sum(~np.isnan(recent), axis=0)
         med_recent = np.where(n_recent >= p.min_history, med_recent, np.nan)
         if p.season_period and p.season_lags:
             season = _window_stack(x, [p.season_period * k for k in range(1, p.season_lags + 1)])
             med_season = np.nanmedian(season, axis=0)
-            deviations = np.concatenate([deviations, np.abs(season - med_season[None])], axis=0)
             enough = np.sum(~np.isnan(season), axis=0) >= min(p.min_season_history, p.season_lags)
             med_season = np.where(enough, med_season, np.nan)
             # Without a single previous cycle the time of day is unknown: stay quiet rather than
@@ -189,13 +196,11 @@ def spike_scores(
         # The larger of the two medians: the morning ramp is "normal" by the seasonal median, a slow
         # day-long rise by the recent one; a spike must beat both.
         baseline = np.where(np.isnan(med_season), med_recent, np.fmax(med_recent, med_season))
-        mad = np.nanmedian(deviations, axis=0)
     # Quasi-Poisson floor: with a flat or mostly-zero history the MAD is 0, yet counts still vary by
     # about sqrt(dispersion * level). Level and dispersion (variance / mean, at least 1) come from the
     # previous `dispersion_window` periods, so sparse, lumpy series (0, 0, 20, 0, ...) need more to fire.
     level, dispersion = _trailing_dispersion(x, p.dispersion_window)
-    floor = np.sqrt(dispersion * np.fmax(np.fmax(baseline, level), 0.0))
-    scale = np.fmax(np.fmax(MAD_TO_SIGMA * mad, floor), 1.0)
+    scale = _usual_scale(x, baseline, level, dispersion, p)
     z = (x - baseline) / scale
     ratio = x / np.fmax(baseline, 1.0)
     # Overdispersed counts arrive in clumps of about `dispersion` posts; on a sparse series a single
@@ -215,10 +220,7 @@ def spike_scores(
             jump_base = np.nanmedian(short, axis=0)
         enough = np.sum(~np.isnan(short), axis=0) >= (p.jump_window + 1) // 2
         jump_base = np.where(enough & ~np.isnan(baseline), jump_base, np.nan)
-        usual = pd.DataFrame(np.abs(x - jump_base)).rolling(p.jump_scale_window, min_periods=p.min_history)
-        usual = usual.median().shift(1).to_numpy()
-        jump_floor = np.sqrt(dispersion * np.fmax(np.fmax(jump_base, level), 0.0))
-        jump_scale = np.fmax(np.fmax(MAD_TO_SIGMA * np.nan_to_num(usual, nan=0.0), jump_floor), 1.0)
+        jump_scale = _usual_scale(x, jump_base, level, dispersion, p)
         jump_z = (x - jump_base) / jump_scale
         jump_ratio = x / np.fmax(jump_base, 1.0)
         fires_jump = (
