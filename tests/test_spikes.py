@@ -162,6 +162,9 @@ def test_real_labelled_bursts_are_deterministic(real_bursts):
         row = by_title.loc[title]
         assert (row["key"], row["start"], row["end"]) == (key, hours(start, 1)[0], hours(end, 1)[0])
     assert len(hsb.label_bursts(hs, series, top_share=0.10)) == 240  # the broader set
+    # how far any detector that sees only the summed series can get: one that knows the bar H
+    ceiling = hsb.window_scores(hsb.ceiling_detections(hs, series), labels, series)
+    assert ceiling["f1"] == pytest.approx(0.720, abs=0.001) and ceiling["recall"] == pytest.approx(0.727, abs=0.001)
 
 
 def test_real_labelled_bursts_window_scores(real_bursts):

@@ -24,6 +24,7 @@ are those more than 24 h from every burst.
     .venv/bin/python tools/hot_search_bursts.py            # figures of the default detector
     .venv/bin/python tools/hot_search_bursts.py --labels   # print the labelled bursts
     .venv/bin/python tools/hot_search_bursts.py --top-share 0.10 jump_window=0   # other labels / params
+    .venv/bin/python tools/hot_search_bursts.py --ceiling  # a detector that knows the labelling bar
 """
 
 from __future__ import annotations
@@ -127,6 +128,17 @@ def label_bursts(hs: pd.DataFrame, series: pd.DataFrame, top_share: float = TOP_
     return pd.DataFrame(merged).sort_values(["start", "key"]).reset_index(drop=True)
 
 
+def ceiling_detections(hs: pd.DataFrame, series: pd.DataFrame, top_share: float = TOP_SHARE) -> pd.DataFrame:
+    """A detector that knows the labelling bar H: each hour the summed series rises by >= H over its
+    previous observed hour. Not a product detector - it shows how far any detector that sees only the
+    summed series can get on these labels (titles below the bar also move the sum)."""
+    bar = np.fmax(hs.groupby("title")["heat"].max().quantile(1 - top_share),
+                  REL_HEAT * series.groupby("key")["posts"].transform("median") * HEAT_UNIT) / HEAT_UNIT
+    previous = series.groupby("key")["posts"].transform(lambda x: x.ffill().shift(1))
+    hit = series[(series["posts"] - previous) >= bar]
+    return pd.DataFrame({"key": hit["key"], "kind": "volume", "start": hit["hour"], "end": hit["hour"]})
+
+
 def _overlap(a: pd.DataFrame, b: pd.DataFrame, margin: pd.Timedelta = NO_MARGIN) -> np.ndarray:
     """Boolean matrix len(a) x len(b): same key and [start, end] windows overlap (b widened by margin)."""
     same = a["key"].to_numpy()[:, None] == b["key"].to_numpy()[None, :]
@@ -162,6 +174,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--labels", action="store_true", help="print the labelled bursts")
     parser.add_argument("--top-share", type=float, default=TOP_SHARE, help="share of titles hot enough")
+    parser.add_argument("--ceiling", action="store_true", help="score the label-aware ceiling instead")
     parser.add_argument("overrides", nargs="*", help="detector settings as name=value")
     args = parser.parse_args()
     overrides = {k: float(v) if "." in v or "e" in v else int(v) for k, v in (o.split("=", 1) for o in args.overrides)}
@@ -170,7 +183,10 @@ def main() -> None:
     labels = label_bursts(hs, series, args.top_share)
     if args.labels:
         print(labels.to_string())
-    detected = detect_spikes(series, **overrides)
+    if args.ceiling:
+        detected = ceiling_detections(hs, series, args.top_share)
+    else:
+        detected = detect_spikes(series, **overrides)
     figures = window_scores(detected, labels, series)
     print(" ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in figures.items()))
 
