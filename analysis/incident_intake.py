@@ -27,6 +27,7 @@ from analysis.incidents import TZ, _audit, _now
 from analysis.store import Store
 
 POST_KINDS = ("threshold", "spike", "keyword")   # alert kinds with posts behind them
+TOPIC_SCOPED_SOURCES = ("alert", "spike")        # incidents opened from a burst on a topic grow by that topic
 SPIKE_DIMENSIONS = {"topic": "topic", "channel": "channel", "region": "coalesce(region, '未知')"}
 MAX_KEYWORDS = 3
 MAX_SOURCE_POSTS = 5000
@@ -297,8 +298,10 @@ def grow_incidents(store: Store, now=None, actor: str = "system") -> IntakeRepor
     for incident in _open_incidents(store).itertuples():
         words = [w for w in _listed(incident.match_keywords) if w]
         topic = incident.topic if incident.topic and incident.topic != config.UNCLASSIFIED_TOPIC else None
-        if not (words or topic):
-            continue  # nothing specific to match on: only an analyst adds posts to it
+        if not (words or topic) or (not words and incident.source not in TOPIC_SCOPED_SOURCES):
+            # Nothing specific to match on: only an analyst adds posts to it. A topic alone is a whole category
+            # (食品药品), so it is enough only for incidents opened from a burst on that topic.
+            continue
         last = incident.last_post_at if pd.notna(incident.last_post_at) else incident.first_seen_at
         if now - last > quiet:
             continue

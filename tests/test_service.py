@@ -113,10 +113,10 @@ def test_service_imports_the_watched_folder_alerts_delivers_and_serves_the_cli(t
                                      if i["state"] == "proposed"], 60, what="a proposed incident")
         assert len(proposed) == 1 and proposed[0]["topic"] == "安全生产"
 
-        # An incident found three days ago and recorded now (补录) is overdue at once: each overdue deadline gets
+        # An incident found ten days ago and recorded now (补录) is overdue at once: each overdue deadline gets
         # exactly one 督办 event and one alert, however many ticks pass.
         old_posts = pd.read_csv(io.BytesIO(exports["weibo_contents.csv"]), dtype=str)["note_id"].head(3)
-        found = (NOW - pd.Timedelta(days=3)).isoformat()
+        found = (NOW - pd.Timedelta(days=10)).isoformat()  # every started deadline far past its boundary
         opened = cli_json(db, "incidents", "open", "--title", "化工园区安全检查投诉", "--posts", ",".join(old_posts),
                           "--found-at", found, "--json")
         incident_id = opened["incident_id"]
