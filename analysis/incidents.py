@@ -528,7 +528,7 @@ def list_incidents(store: Store, now: pd.Timestamp | None = None) -> pd.DataFram
                       max(occurred_at) FILTER (WHERE step = '办结/化解') AS closed_at
                FROM incident_events GROUP BY incident_id),
            linked AS (
-               SELECT incident_id, count(*) AS posts, list(DISTINCT channel) AS channels
+               SELECT incident_id, count(*) AS posts, list(DISTINCT channel ORDER BY channel) AS channels
                FROM incident_posts GROUP BY incident_id)
            SELECT i.incident_id, i.title, i.topic, i.region, i.source, i.first_seen_at, i.responsible_unit,
                   i.tier_set, g.grade, g.reasons, s.last_step, s.history, s.closed_at,
