@@ -20,6 +20,15 @@ BACKGROUND_PER_HOUR = 3
 DAYS = 8
 
 
+def rule_clock() -> pd.Timestamp:
+    """When the rules run: five minutes into an hour, never in the future.
+
+    Five minutes past the current hour would lie ahead of the wall clock when a test runs at hh:00-hh:04, and
+    an incident found "later than now" has no running deadlines yet; so before hh:05 the previous hour is used.
+    """
+    return (pd.Timestamp.now(tz="Asia/Shanghai") - pd.Timedelta(minutes=5)).floor("h") + pd.Timedelta(minutes=5)
+
+
 def burst_hour(now: pd.Timestamp) -> pd.Timestamp:
     """The last complete hour before `now`: where the burst is, and what a spike rule run at `now` looks at."""
     return now.floor("h") - pd.Timedelta(hours=1)

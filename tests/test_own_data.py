@@ -34,7 +34,7 @@ def cli(*args: str) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def clock() -> pd.Timestamp:
     """When the rules run: five minutes into the hour after the burst."""
-    return pd.Timestamp.now(tz=TZ).floor("h") + pd.Timedelta(minutes=5)
+    return own_data.rule_clock()
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
 
 from analysis.__main__ import main
@@ -15,7 +14,7 @@ from tests.e2e.test_browser import open_page, settle
 def own_server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("own_e2e")
     export = folder / "export.csv"
-    own_data.write_export(export, pd.Timestamp.now(tz="Asia/Shanghai").floor("h") + pd.Timedelta(minutes=5))
+    own_data.write_export(export, own_data.rule_clock())
     db = folder / "own.duckdb"
     assert main(["ingest", str(export), "--db", str(db)]) == 0
     with running_dashboard(db) as url:
