@@ -883,11 +883,6 @@ def chromium_path() -> str | None:
     return candidate if Path(candidate).is_file() and os.access(candidate, os.X_OK) else None
 
 
-def render_pngs(briefing: Briefing, width: int = 860, scale: float = 2.0) -> dict[str, bytes]:
-    """Every figure of the briefing as PNG bytes through kaleido + system Chromium; {} with a warning if not."""
-    return _browser_render(briefing, pdf=False, width=width, scale=scale)[0]
-
-
 PDF_FOOTER = ("<div style='width:100%;text-align:center;font-size:9pt;font-family:serif;'>"
               "— <span class='pageNumber'></span> —</div>")
 
@@ -1455,6 +1450,6 @@ def cli_export(argv: list[str]) -> int:
 __all__ = [
     "AppendixEntry", "Briefing", "Figure", "Heading", "Paragraph", "Period", "Table", "build", "build_incident",
     "build_period", "chromium_path", "cli_brief", "cli_export", "day_period", "export_ledger", "html_to_pdf",
-    "ledger_frames", "month_period", "render_pngs", "to_docx", "to_html",
+    "ledger_frames", "month_period", "to_docx", "to_html",
     "week_period", "write",
 ]

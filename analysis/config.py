@@ -86,7 +86,8 @@ TOPICS: tuple[str, ...] = (
 )
 UNCLASSIFIED_TOPIC = "未分类"
 
-# Sites whose involvement marks mainstream/official media attention (a grading signal); configurable later.
+# Sites whose involvement marks mainstream/official media attention (a grading signal): the default of the
+# `mainstream_sites` setting, which is what grading, briefings and metrics apply (analysis.settings.policy).
 MAINSTREAM_SITES: tuple[str, ...] = (
     "人民网", "新华网", "央视新闻", "中国新闻网", "光明网", "中国日报", "澎湃新闻", "新京报", "环球网",
     "人民日报", "新华社", "央视网", "中国青年报", "南方都市报", "财新网", "界面新闻",

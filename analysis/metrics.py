@@ -241,7 +241,8 @@ def spread(store: Store, f: Filters) -> pd.DataFrame:
     )
     speed = hourly.groupby("grp", dropna=False).agg(
         peak_velocity=("posts", "max"), mean_velocity=("posts", "mean"), active_hours=("posts", "size"))
-    speed["acceleration"] = hourly.groupby("grp", dropna=False).apply(_last_hour_change, include_groups=False)
+    speed["acceleration"] = (hourly.groupby("grp", dropna=False).apply(_last_hour_change, include_groups=False)
+                             if len(hourly) else pd.Series(dtype="int64"))  # on no rows apply gives a frame
     frame = totals.merge(speed, left_on="grp", right_index=True, how="left")
     frame["mainstream_sites"] = [sorted(v) if isinstance(v, list | np.ndarray) else []
                                  for v in frame["mainstream_sites"]]

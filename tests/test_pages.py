@@ -114,6 +114,10 @@ def test_topic_page_keyword_posts_and_cascade(app_db):
         now = metrics.headline(store, scoped).current
     assert [shown[k] for k in ("原创", "转发", "评论 / 跟帖", "覆盖站点")] == [
         f"{now[k]:,}" for k in ("originals", "reposts", "comments", "sites")]  # whole numbers, not 1,227.0
+    with Store(app_db) as store:
+        reach = metrics.spread(store, scoped).iloc[0]
+    line = next(c.value for c in at.caption if c.value.startswith("传播："))
+    assert f"{reach['channels']}类渠道、{reach['sites']}个站点" in line and f"（{reach['mainstream_posts']}条）" in line
 
 
 def test_incident_page_records_events_and_refuses_bad_ones(app_db):
