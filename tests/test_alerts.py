@@ -344,7 +344,7 @@ def fake_clocks(store, now):
 
 
 def test_deadline_overdue_and_warning(store, monkeypatch):
-    monkeypatch.setattr(alerts, "_clock_reader", lambda store: lambda now: fake_clocks(store, now))
+    monkeypatch.setattr(alerts.kinds, "_clock_reader", lambda store: lambda now: fake_clocks(store, now))
     add_incident(store, "I1", "化工厂爆炸", [("2026-11-10 09:00", "一级")])
     overdue = Rule("late", "处置时限逾期", "deadline", {})
     warn = Rule("soon", "处置时限临近", "deadline", {"warn_minutes": 30})
@@ -384,7 +384,7 @@ def test_broken_rule_does_not_silence_the_others(store, monkeypatch):
     def broken(store):
         raise RuntimeError("incidents not ready")
 
-    monkeypatch.setattr(alerts, "_clock_reader", broken)
+    monkeypatch.setattr(alerts.kinds, "_clock_reader", broken)
     add_incident(store, "I1", "化工厂爆炸", [("2026-11-10 09:00", "三级"), ("2026-11-10 10:00", "二级")])
     got, errors = alerts.evaluate_with_errors(
         store, [Rule("late", "处置时限逾期", "deadline", {}), GRADE_RULE], ts("2026-11-10 10:30")
