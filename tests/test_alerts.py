@@ -633,3 +633,56 @@ def test_cli_backtest_and_run(db_path, capsys, monkeypatch):
     assert alerts.cli_alerts(["rules", "--json", "--db", str(db_path)]) == 0
     assert [r["rule_id"] for r in json.loads(capsys.readouterr().out)] == ["posts_hour"]
     assert np.isfinite(alert_id)
+
+
+# ---------- preview == live, under the office's own settings ----------
+
+
+@pytest.fixture(scope="module")
+def own_export_db(tmp_path_factory):
+    """A fresh database (no demo) holding an office's own export, imported through the CLI path."""
+    from analysis.__main__ import main
+    from tests import own_data
+
+    folder = tmp_path_factory.mktemp("own_alerts")
+    clock = own_data.rule_clock()
+    own_data.write_export(folder / "导出.csv", clock)
+    assert main(["ingest", str(folder / "导出.csv"), "--db", str(folder / "own.duckdb")]) == 0
+    return folder / "own.duckdb", clock
+
+
+OFFICE_FOOD_RULE = Rule("food_posts", "食品话题发帖超限", "threshold",
+                        {"metric": "posts", "scope": "topic", "values": ["食品药品"], "window_minutes": 60,
+                         "threshold": 80}, cooldown_minutes=60)
+
+
+def test_backtest_preview_equals_live_run_under_the_offices_sensitive_periods(own_export_db, tmp_path):
+    import shutil
+
+    from analysis import settings
+
+    db = tmp_path / "own.duckdb"
+    shutil.copy(own_export_db[0], db)
+    clock = own_export_db[1]
+    with Store(db) as store:
+        alerts.save_rule(store, OFFICE_FOOD_RULE, "admin")
+        rules = alerts.load_rules(store, enabled_only=True)
+        before = alerts.backtest(store, [OFFICE_FOOD_RULE], clock - pd.Timedelta(hours=1), clock)
+        assert before.empty  # ~55 posts in the hour: under 80 on an ordinary day
+        day = clock.strftime("%Y-%m-%d")
+        settings.save(store, "sensitive_periods", [{"name": "全县重要会议", "start": day, "end": day, "factor": 0.5}],
+                      actor="科长")
+        preview = alerts.backtest(store, rules, clock - pd.Timedelta(hours=1), clock)  # what the 预警 page shows
+        evaluated = alerts.evaluate(store, rules, clock)
+        live = alerts.run(store, clock)
+    food = preview[preview["rule_id"] == "food_posts"]
+    assert len(food) == 1 and food.iloc[0]["threshold"] == 40
+    assert "敏感时期“全县重要会议”，阈值已收紧至50%" in food.iloc[0]["message"]
+    assert {"food_posts", "topic_spike"} <= set(preview["rule_id"])
+
+    def key(rule_id, subject, value, threshold, message):
+        return rule_id, subject, round(float(value), 9), round(float(threshold), 9), message
+
+    shown = sorted(key(r.rule_id, r.subject, r.value, r.threshold, r.message) for r in preview.itertuples())
+    assert shown == sorted(key(a.rule_id, a.subject, a.value, a.threshold, a.message) for a in live)
+    assert shown == sorted(key(a.rule_id, a.subject, a.value, a.threshold, a.message) for a in evaluated)
