@@ -6,6 +6,7 @@ validation), `storage` (rules in the database, defaults), `engine` (evaluate, ru
 `replay` (back-test), `cli`.
 """
 
+from analysis.alerts import forms
 from analysis.alerts.cli import cli_alerts
 from analysis.alerts.engine import evaluate, evaluate_with_errors, run
 from analysis.alerts.model import METRICS, SCOPES, SEVERITIES, STATES, Alert, Param, Rule, RuleKind
@@ -25,6 +26,6 @@ from analysis.alerts.storage import (
 __all__ = [
     "BACKTEST_COLUMNS", "DEFAULT_RULES", "KINDS", "METRICS", "REGISTRY", "SCOPES", "SEVERITIES", "STATES", "Alert",
     "Param", "Rule", "RuleKind", "acknowledge", "backtest", "cli_alerts", "close", "count_alerts", "delete_rule",
-    "evaluate", "evaluate_with_errors", "get_rule", "install_default_rules", "list_alerts", "load_rules", "run",
-    "save_rule", "set_rule_enabled", "validate_rule",
+    "evaluate", "evaluate_with_errors", "forms", "get_rule", "install_default_rules", "list_alerts", "load_rules",
+    "run", "save_rule", "set_rule_enabled", "validate_rule",
 ]

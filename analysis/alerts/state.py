@@ -48,7 +48,7 @@ def close(store: Store, alert_id: int, actor: str, note: str | None = None) -> N
 def list_alerts(
     store: Store, state: str | None = None, since=None, rule_id: str | None = None, limit: int | None = None
 ) -> pd.DataFrame:
-    """The alert log, newest first, with the rule name and `details` parsed into dicts."""
+    """The alert log, newest first, with the rule's name (also of a deleted rule) and `details` parsed into dicts."""
     clauses, params = [], []
     if state is not None:
         if state not in STATES:
@@ -67,7 +67,9 @@ def list_alerts(
         tail = " LIMIT ?"
         params.append(int(limit))
     frame = store.query(
-        f"""SELECT a.alert_id, a.rule_id, coalesce(r.name, a.rule_id) AS rule_name, r.kind, a.fired_at,
+        f"""SELECT a.alert_id, a.rule_id,
+                   coalesce(r.name, json_extract_string(a.details, '$.rule.name'), a.rule_id) AS rule_name,
+                   coalesce(r.kind, json_extract_string(a.details, '$.rule.kind')) AS kind, a.fired_at,
                    a.window_start, a.window_end, a.subject, a.severity, a.message, a.details, a.state,
                    a.state_by, a.state_at, a.merged_count
             FROM alerts a LEFT JOIN alert_rules r USING (rule_id) {where}
