@@ -133,6 +133,8 @@ def cli_alerts(argv: list[str]) -> int:
                     print(
                         f"#{a.alert_id} [{SEVERITIES.get(a.severity, a.severity)}] {a.rule_name}：{a.message}"
                     )
+                    if "explanation" in a.details:
+                        print(f"    成因：{a.details['explanation']['summary']}")
                 for r in results:
                     print(f"推送 {r.target}：{'成功' if r.ok else '失败 ' + r.error}")
             return 1 if errors else 0

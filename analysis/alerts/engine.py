@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from analysis import explain
 from analysis.alerts.model import Alert, Context, Rule, local_time
 from analysis.alerts.registry import REGISTRY, severity_of, validate_rule
 from analysis.alerts.storage import audit_statement, load_rules
@@ -146,6 +147,9 @@ def run(
                 merged += 1
                 continue
         details = {**alert.details, "last_fired_at": alert.fired_at.isoformat(), "merged_keys": []}
+        explained = explain.explain_alert(store, alert.details)  # only for new rows: merged ones keep the first
+        if explained is not None:
+            details["explanation"] = explained.as_dict()
         store.execute(
             [
                 (
