@@ -34,10 +34,11 @@ from pathlib import Path
 import pandas as pd
 import plotly.graph_objects as go
 
-from analysis import cascades, charts, chronology, config, incident_edits, incidents, metrics, settings
+from analysis import cascades, charts, chronology, config, grading, incident_edits, incidents, metrics, settings
 from analysis.config import TIMEZONE
 from analysis.exports import CONTROL_CHARS, safe_frame
 from analysis.filters import Filters
+from analysis.policy import Policy
 from analysis.store import Store, open_store
 
 CHROMIUM_ENV_VAR = "OPINION_CHROMIUM"
@@ -399,7 +400,7 @@ def _overview(store: Store, doc: _Doc, f: Filters, prev: Filters, this: str, las
 
 
 def _period_incidents(store: Store, f: Filters, as_of: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame]:
-    listed = incidents.list_incidents(store, as_of)
+    listed = incidents.list_incidents(store)
     events = store.query("SELECT incident_id, step, occurred_at, note FROM incident_events WHERE occurred_at <= ? "
                          "ORDER BY occurred_at, event_id", [as_of.to_pydatetime()])
     in_period = events[(events["occurred_at"] >= f.start_ts) & (events["occurred_at"] < f.end_ts)]
@@ -409,11 +410,10 @@ def _period_incidents(store: Store, f: Filters, as_of: pd.Timestamp) -> tuple[pd
     return active.sort_values("first_seen_at").reset_index(drop=True), events
 
 
-def _clocks(incident, events: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
-    channels = incident.channels
-    from_tickets = bool(channels) and set(channels) <= incidents.TICKET_CHANNELS
+def _clocks(incident, events: pd.DataFrame, as_of: pd.Timestamp, office: Policy) -> pd.DataFrame:
     own = events[events["incident_id"] == incident.incident_id]
-    return incidents.clocks_for(incident.grade or "三级", own, from_tickets, as_of)
+    return grading.clocks_for(incident.grade or "三级", own, grading.is_ticket_incident(incident.channels), as_of,
+                              office.deadlines)
 
 
 def _incident_section(store: Store, doc: _Doc, f: Filters, as_of: pd.Timestamp, this: str) -> None:
@@ -435,11 +435,12 @@ def _incident_section(store: Store, doc: _Doc, f: Filters, as_of: pd.Timestamp, 
         ("事件", "首次发现于本期内，或本期内有处置记录的事件"),
         ("统计截至", _ts(as_of)), ("口径", "关联帖子=事件台账中人工或系统关联的帖子")], shown, len(posts))
     rows, clock_rows, met, missed, running = [], [], 0, 0, 0
+    office = settings.policy(store)
     for number, incident in enumerate(active.itertuples(), start=1):
-        clocks = _clocks(incident, events, as_of)
-        ok = int(clocks["status"].isin(["按时", "超目标未超时限"]).sum())
-        late = int(clocks["status"].isin(["逾期完成", "已逾期"]).sum())
-        open_ = int((clocks["status"] == "进行中").sum())
+        clocks = _clocks(incident, events, as_of, office)
+        ok = int(clocks["status"].isin(grading.ON_TIME_STATUSES).sum())
+        late = int(clocks["is_overdue"].sum())
+        open_ = int((clocks["status"] == grading.RUNNING).sum())
         met, missed, running = met + ok, missed + late, running + open_
         rows.append([number, incident.incident_id, _clip(incident.title, 40), incident.grade or "未定级",
                      incident.status, _ts(incident.first_seen_at), int(incident.posts),
@@ -681,7 +682,7 @@ def build_incident(store: Store, incident_id: str, unit: str = DEFAULT_UNIT, as_
     say = progress or (lambda _message: None)
     now = pd.Timestamp.now(tz=TIMEZONE)
     as_of = pd.Timestamp(as_of) if as_of is not None else now
-    listed = incidents.list_incidents(store, as_of).set_index("incident_id")
+    listed = incidents.list_incidents(store).set_index("incident_id")
     if incident_id not in listed.index:
         raise ValueError(f"事件不存在：{incident_id}")
     inc = listed.loc[incident_id]
@@ -699,10 +700,11 @@ def build_incident(store: Store, incident_id: str, unit: str = DEFAULT_UNIT, as_
     ref_all = doc.appendix("事件关联帖子（按时间顺序，最多50条）", [
         ("事件", f"{incident_id} {inc['title']}"), ("口径", "事件台账中关联的全部帖子"), ("统计截至", _ts(as_of))],
         posts.head(50)[[*POST_LIST_COLUMNS, "interactions"]], len(posts))
-    _basic_facts(doc, inc, posts, events, ref_all, work["facts"])
+    office = settings.policy(store)
+    _basic_facts(doc, inc, posts, events, ref_all, work["facts"], office.mainstream_sites)
     _work_section(doc, work)
     say("事件脉络")
-    _chronology_section(doc, chronology.chronology(posts, settings.mainstream_sites(store)), ref_all)
+    _chronology_section(doc, chronology.chronology(posts, office.mainstream_sites), ref_all)
     say("定级与处置")
     doc.section("事件等级及依据")
     reasons = inc["reasons"]
@@ -721,7 +723,7 @@ def build_incident(store: Store, incident_id: str, unit: str = DEFAULT_UNIT, as_
                   "表 处置时间线", key="timeline")
     row = inc.copy()
     row["incident_id"] = incident_id
-    clocks = _clocks(_Row(row), events.assign(incident_id=incident_id), as_of)
+    clocks = _clocks(_Row(row), events.assign(incident_id=incident_id), as_of, office)
     if not clocks.empty:
         doc.table(["时限要求", "起算时间", "应完成时间", "实际完成时间", "状态"],
                   [[c.label, _ts(c.anchor_at), _ts(c.hard_due_at), _ts(c.done_at),
@@ -735,8 +737,8 @@ def build_incident(store: Store, incident_id: str, unit: str = DEFAULT_UNIT, as_
         doc.figure("timeline", charts.hourly_volume(hours, "事件每小时发帖量与处置节点", events),
                    f"事件每小时发帖量与处置节点（数据见{ref_all}）", date_ticks="%m月%d日 %H时")
     say("传播态势")
-    _incident_spread(store, doc, posts, ref_all)
-    _representative(doc, posts)
+    _incident_spread(doc, posts, ref_all, office.mainstream_sites)
+    _representative(doc, posts, office.mainstream_sites)
     return b
 
 
@@ -748,7 +750,7 @@ class _Row:
 
 
 def _basic_facts(doc: _Doc, inc: pd.Series, posts: pd.DataFrame, events: pd.DataFrame, ref: str,
-                 filled: dict[str, str]) -> None:
+                 filled: dict[str, str], mainstream_sites: tuple[str, ...]) -> None:
     """The basic-facts template: what the analyst filled in (incident_edits.set_work_fields) stands; the rest is
     computed from the posts and events, or marked 待核实."""
     doc.section("基本情况")
@@ -769,7 +771,7 @@ def _basic_facts(doc: _Doc, inc: pd.Series, posts: pd.DataFrame, events: pd.Data
                     if mentions.any() else f"相关帖子未提及伤亡（{PENDING}）")
         media = posts["channel"].isin(MEDIA_CHANNELS)
         public = posts[~media]
-        mainstream = sorted(set(posts["site"].dropna()) & set(config.MAINSTREAM_SITES))
+        mainstream = sorted(set(posts["site"].dropna()) & set(mainstream_sites))
         replies = int((events["step"] == "公开回应").sum())
         public_ratio = public["sentiment_label"].eq("负面").mean() if len(public) else None
         media_ratio = posts.loc[media, "sentiment_label"].eq("负面").mean() if media.any() else None
@@ -819,14 +821,14 @@ def _chronology_section(doc: _Doc, milestones: pd.DataFrame, ref: str) -> None:
                for m in milestones.itertuples()], "表 事件脉络", key="chronology")
 
 
-def _incident_spread(store: Store, doc: _Doc, posts: pd.DataFrame, ref: str) -> None:
+def _incident_spread(doc: _Doc, posts: pd.DataFrame, ref: str, mainstream_sites: tuple[str, ...]) -> None:
     doc.section("传播态势")
     if posts.empty:
         doc.para(f"暂无关联帖子（{PENDING}）。")
         return
     times = posts["created_at"].sort_values()
     hourly_peak = int(posts["created_at"].dt.floor("h").value_counts().max())
-    mainstream = sorted(set(posts["site"].dropna()) & set(config.MAINSTREAM_SITES))
+    mainstream = sorted(set(posts["site"].dropna()) & set(mainstream_sites))
     heat = float(metrics.heat_index(len(posts), posts["repost_count"].sum(), posts["comment_count"].sum(),
                                     posts["like_count"].sum()))
     rows = [["关联帖子（条）", len(posts)],
@@ -858,7 +860,7 @@ def _incident_spread(store: Store, doc: _Doc, posts: pd.DataFrame, ref: str) -> 
                    for s in stats.itertuples()], "表 主要传播链", key="incident_cascades")
 
 
-def _representative(doc: _Doc, posts: pd.DataFrame) -> None:
+def _representative(doc: _Doc, posts: pd.DataFrame, mainstream_sites: tuple[str, ...]) -> None:
     doc.section("代表性帖子")
     if posts.empty:
         doc.para(f"暂无关联帖子（{PENDING}）。")
@@ -866,7 +868,7 @@ def _representative(doc: _Doc, posts: pd.DataFrame) -> None:
     earliest = posts.sort_values(["created_at", "post_id"]).head(3).assign(why="最早发布")
     loudest = (posts.sort_values(["interactions", "created_at"], ascending=[False, True]).head(5)
                .assign(why="互动量最高"))
-    media = posts[posts["site"].isin(config.MAINSTREAM_SITES)].sort_values("created_at").head(3).assign(why="主流媒体")
+    media = posts[posts["site"].isin(mainstream_sites)].sort_values("created_at").head(3).assign(why="主流媒体")
     chosen = pd.concat([earliest, loudest, media]).drop_duplicates("post_id")
     doc.table(["入选原因", "帖子ID", "时间", "渠道/站点", "内容摘要", "互动量", "情感"],
               [[p.why, p.post_id, _ts(p.created_at), f"{p.channel}/{p.site}", _clip(p.title or p.text, 60)
@@ -1324,15 +1326,15 @@ def ledger_frames(store: Store, start: dt.date, end: dt.date, as_of: pd.Timestam
     """(incidents first seen in the range, posts in the range) with Chinese headers, safe to open in Excel."""
     f = Filters(start, end)
     as_of = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp.now(tz=TIMEZONE)
-    listed = incidents.list_incidents(store, as_of)
+    listed = incidents.list_incidents(store)
     listed = listed[(listed["first_seen_at"] >= f.start_ts) & (listed["first_seen_at"] < f.end_ts)].copy()
     events = store.query("SELECT incident_id, step, occurred_at FROM incident_events WHERE occurred_at <= ?",
                          [as_of.to_pydatetime()])
-    met, missed = [], []
+    met, missed, office = [], [], settings.policy(store)
     for incident in listed.itertuples():
-        clocks = _clocks(incident, events, as_of)
-        met.append(int(clocks["status"].isin(["按时", "超目标未超时限"]).sum()))
-        missed.append(int(clocks["status"].isin(["逾期完成", "已逾期"]).sum()))
+        clocks = _clocks(incident, events, as_of, office)
+        met.append(int(clocks["status"].isin(grading.ON_TIME_STATUSES).sum()))
+        missed.append(int(clocks["is_overdue"].sum()))
     listed["deadlines_met"], listed["deadlines_missed"] = met, missed
     where, params = f.where("p")
     posts = store.query(

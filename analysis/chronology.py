@@ -48,7 +48,7 @@ def _official(posts: pd.DataFrame) -> pd.Series:
     return texts.contains("|".join(OFFICIAL_WORDS)) | authors.contains("|".join(OFFICIAL_AUTHORS))
 
 
-def chronology(posts: pd.DataFrame, mainstream_sites: Sequence[str] = config.MAINSTREAM_SITES) -> pd.DataFrame:
+def chronology(posts: pd.DataFrame, mainstream_sites: Sequence[str]) -> pd.DataFrame:
     """The milestones in time order (columns COLUMNS); empty for an incident without posts."""
     if posts.empty:
         return pd.DataFrame(columns=COLUMNS)

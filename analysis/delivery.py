@@ -34,6 +34,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis import audit
 from analysis.config import TIMEZONE
 
 log = logging.getLogger(__name__)
@@ -151,10 +152,7 @@ def save_targets(store, targets: list[dict], actor: str) -> None:
                                             updated_by = excluded.updated_by""",
                 [SETTINGS_KEY, json.dumps(targets, ensure_ascii=False), actor],
             ),
-            (
-                "INSERT INTO audit_log (actor, action, target, details) VALUES (?, ?, ?, ?)",
-                [actor, "settings.update", SETTINGS_KEY, json.dumps(redacted, ensure_ascii=False)],
-            ),
+            audit.entry(actor, "settings.update", SETTINGS_KEY, redacted),
         ]
     )
 

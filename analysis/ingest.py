@@ -763,9 +763,9 @@ def apply_topic_dictionary(posts: pd.DataFrame, dictionary: dict[str, list[str]]
 
 
 def write_prepared(store: Store, batch: PreparedBatch) -> FileSummary:
-    posts = batch.posts
-    if settings.is_customised(store, "topic_dictionary"):
-        posts = apply_topic_dictionary(posts, settings.topic_dictionary(store))
+    posts, office = batch.posts, settings.policy(store)
+    if office.topics_customised:
+        posts = apply_topic_dictionary(posts, office.topic_dictionary)
     counts = store.write_batch(batch.record, posts, batch.quarantine)
     summary = _summary(batch, "imported")
     summary.inserted, summary.duplicates = counts.inserted, counts.duplicates
@@ -810,8 +810,9 @@ def staged_parts(stem: Path) -> tuple[list[Path], list[Path]]:
 def write_staged(store: Store, record: BatchRecord, stem: Path) -> FileSummary:
     """Write a staged batch in one transaction, DuckDB reading the parts from disk."""
     posts_parts, quarantine_parts = staged_parts(stem)
-    if settings.is_customised(store, "topic_dictionary"):
-        dictionary = settings.topic_dictionary(store)
+    office = settings.policy(store)
+    if office.topics_customised:
+        dictionary = office.topic_dictionary
         for part in posts_parts:  # one part at a time, so memory stays bounded
             write_part(apply_topic_dictionary(pd.read_parquet(part), dictionary), part, POSTS_PART_SCHEMA)
     counts = store.write_batch(record, posts_parts, quarantine_parts)

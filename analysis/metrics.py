@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis import config
+from analysis import settings
 from analysis.config import TIMEZONE
 from analysis.filters import Filters
 from analysis.store import Store
@@ -221,7 +221,7 @@ def spread(store: Store, f: Filters) -> pd.DataFrame:
     """
     where, params = f.where()
     group = "'全部'" if f.group_by == "none" else _GROUP_COLUMNS[f.group_by]
-    mainstream = list(config.MAINSTREAM_SITES)
+    mainstream = list(settings.policy(store).mainstream_sites)
     placeholders = ", ".join("?" for _ in mainstream)
     totals = store.query(
         f"""SELECT {group} AS grp, {_AGGREGATES},

@@ -120,7 +120,8 @@ def _routes(store: Store, running: scheduler.Scheduler) -> dict:
             return cli.jsonable({**row.iloc[0].to_dict(),
                                  "events": incidents.events(store, incident_id),
                                  "deadlines": incidents.incident_clocks(row.iloc[0], incidents.events(
-                                     store, incident_id), pd.Timestamp.now(tz=TIMEZONE))})
+                                     store, incident_id), pd.Timestamp.now(tz=TIMEZONE),
+                                     settings.policy(store).deadlines)})
         return cli.jsonable(listed)
 
     def alert_list(query, body):

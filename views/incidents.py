@@ -5,7 +5,7 @@ import streamlit as st
 
 import ui
 import ui_incidents
-from analysis import charts, chronology, incident_edits, incidents, settings
+from analysis import charts, chronology, grading, incident_edits, incidents, settings
 from analysis.config import TIMEZONE
 
 st.title("事件时间线")
@@ -15,7 +15,7 @@ if listed.empty:
             "服务每次巡检也会为达到级别的预警生成待确认事件。")
     st.stop()
 now = pd.Timestamp.now(tz=TIMEZONE)
-colours = {grade: incidents.grade_colour(grade) for grade in listed["grade"].dropna().unique()}
+colours = {grade: grading.grade_colour(grade) for grade in listed["grade"].dropna().unique()}
 st.plotly_chart(charts.incident_gantt(listed, now, colours), key="incident_gantt")
 
 proposals = listed[listed["status"] == "待确认"]
@@ -47,7 +47,8 @@ events = ui.cached(incidents.events, incident_id)
 posts = ui.cached(incidents.incident_posts, incident_id)
 
 st.markdown("**处置时限**")
-clocks = incidents.incident_clocks(row, events, now)
+office = ui.cached(settings.policy)
+clocks = incidents.incident_clocks(row, events, now, office.deadlines)
 st.dataframe(clocks[["label", "due_at", "hard_due_at", "done_at", "status", "time_left"]], hide_index=True,
              placeholder="", column_config={"label": "时限",
                             "due_at": st.column_config.DatetimeColumn("目标时间", format="MM-DD HH:mm"),
@@ -82,7 +83,7 @@ if ui.allowed("incident_event"):
                 st.error(str(exc) if isinstance(exc, incidents.LifecycleError) else f"无法记录：{exc}")
     with right.form("override_grade", clear_on_submit=True):
         st.markdown("**人工调整定级**（保留系统定级记录）")
-        new_grade = st.selectbox("定级", incidents.grades_of(row["tier_set"]))
+        new_grade = st.selectbox("定级", grading.grades_of(row["tier_set"]))
         reason = st.text_area("理由（必填）", max_chars=500)
         if st.form_submit_button("调整定级"):
             try:
@@ -97,7 +98,7 @@ if ui.allowed("incident_event"):
             st.rerun()
 
 st.markdown("**事件脉络**（由关联帖子自动梳理）")
-milestones = chronology.chronology(posts, ui.cached(settings.mainstream_sites))
+milestones = chronology.chronology(posts, office.mainstream_sites)
 st.dataframe(milestones, hide_index=True, placeholder="", key="incident_chronology",
              column_config={"milestone": "节点", "at": st.column_config.DatetimeColumn("时间", format="MM-DD HH:mm"),
                             "channel": "渠道", "site": "站点", "post_id": "帖子ID",
