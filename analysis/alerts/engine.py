@@ -14,24 +14,25 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from analysis import explain
+from analysis import audit, explain
 from analysis.alerts.model import Alert, Context, Rule, local_time
 from analysis.alerts.registry import REGISTRY, severity_of, validate_rule
-from analysis.alerts.storage import audit_statement, load_rules
+from analysis.alerts.storage import load_rules
 from analysis.config import TIMEZONE
+from analysis.policy import Policy
 from analysis.store import Store
 
 log = logging.getLogger(__name__)
 
 
-def context(store: Store, detailed: bool, periods=None) -> Context:
-    """What every evaluation runs under, live or back-test alike: the office's sensitive periods as configured
-    (`periods` replaces them, for a what-if)."""
-    if periods is None:
+def context(store: Store, detailed: bool, policy: Policy | None = None) -> Context:
+    """What every evaluation runs under, live or back-test alike: the office's policy as configured, read once
+    (`policy` replaces it, for a what-if)."""
+    if policy is None:
         from analysis import settings  # loaded lazily: settings builds on incidents, which builds on alerts
 
-        periods = settings.sensitive_periods(store)
-    return Context(tuple(periods), detailed=detailed)
+        policy = settings.policy(store)
+    return Context(policy, detailed=detailed)
 
 
 def _to_alerts(rule: Rule, fires: pd.DataFrame) -> list[Alert]:
@@ -60,11 +61,11 @@ def _to_alerts(rule: Rule, fires: pd.DataFrame) -> list[Alert]:
 
 
 def evaluate_with_errors(
-    store: Store, rules: Sequence[Rule], now, periods=None
+    store: Store, rules: Sequence[Rule], now, policy: Policy | None = None
 ) -> tuple[list[Alert], list[str]]:
     """Like `evaluate`, also returning one Chinese line per rule that could not be evaluated."""
     now = local_time(now)
-    ctx = context(store, detailed=True, periods=periods)
+    ctx = context(store, detailed=True, policy=policy)
     alerts, errors = [], []
     for rule in rules:
         problems = validate_rule(rule)
@@ -81,9 +82,9 @@ def evaluate_with_errors(
     return alerts, errors
 
 
-def evaluate(store: Store, rules: Sequence[Rule], now, periods=None) -> list[Alert]:
+def evaluate(store: Store, rules: Sequence[Rule], now, policy: Policy | None = None) -> list[Alert]:
     """What fires at `now` (reads the store, writes nothing), under the office's settings as `run` uses them."""
-    return evaluate_with_errors(store, rules, now, periods)[0]
+    return evaluate_with_errors(store, rules, now, policy)[0]
 
 
 def _last_fired(details: dict, fired_at) -> pd.Timestamp:
@@ -91,7 +92,7 @@ def _last_fired(details: dict, fired_at) -> pd.Timestamp:
 
 
 def run(
-    store: Store, now=None, actor: str = "system", periods=None, errors: list[str] | None = None
+    store: Store, now=None, actor: str = "system", policy: Policy | None = None, errors: list[str] | None = None
 ) -> list[Alert]:
     """Evaluate the enabled rules at `now` and persist: returns only the alerts that are new rows.
 
@@ -101,7 +102,7 @@ def run(
     """
     now = local_time(pd.Timestamp.now(tz=TIMEZONE) if now is None else now)
     rules = {r.rule_id: r for r in load_rules(store, enabled_only=True)}
-    fired, problems = evaluate_with_errors(store, list(rules.values()), now, periods)
+    fired, problems = evaluate_with_errors(store, list(rules.values()), now, policy)
     if errors is not None:
         errors.extend(problems)
     new, merged = [], 0
@@ -176,7 +177,7 @@ def run(
     if new or merged:
         store.execute(
             [
-                audit_statement(
+                audit.entry(
                     actor,
                     "alerts.run",
                     None,

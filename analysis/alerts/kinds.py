@@ -3,7 +3,7 @@
 Every evaluator returns the firings of its rule at *each* of the evaluation times in one pass (series are read
 once with SQL and scanned with numpy). `engine.evaluate` calls it with the single time ``now``; `replay.backtest`
 with every step of a history, then replays dedupe and cooldown in memory; both pass the same `Context` (the
-office's sensitive periods), so the live alert and its back-test can never disagree about what fires.
+office's policy, with its sensitive periods), so the live alert and its back-test can never disagree about what fires.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from datetime import timedelta
 import numpy as np
 import pandas as pd
 
+from analysis import grading
 from analysis.alerts.measure import (
     SCOPE_SQL,
     cumulative,
@@ -51,10 +52,8 @@ from analysis.spikes import HOURLY, spike_scores
 from analysis.store import Store
 
 COUNT_METRICS = ("posts", "negative")  # integer counts: a tightened threshold is rounded up
-DEFAULT_TIER_ORDERS: tuple[tuple[str, ...], ...] = (
-    ("三级", "二级", "一级"),  # lowest first
-    ("一般", "较大", "重大", "特别重大"),
-)
+# Every tier set's grades, mildest first (a raise is a step up one of them).
+DEFAULT_TIER_ORDERS = tuple(tuple(reversed(grading.grades_of(name))) for name in grading.TIER_SETS)
 _SPIKE_FIELDS = {f.name for f in dataclasses.fields(HOURLY)}
 
 # Parameters several kinds share.
@@ -148,7 +147,7 @@ def _fire_threshold(store: Store, rule: Rule, p: dict, times: pd.DatetimeIndex, 
     first_ns = int(
         pd.Timestamp(store.query("SELECT min(created_at) AS t FROM posts")["t"].iloc[0]).as_unit("ns").value
     )
-    factors, names = sensitive_factors(times, ctx.periods)
+    factors, names = sensitive_factors(times, ctx.policy.periods)
     base_threshold = float(p["threshold"])
     count = metric in COUNT_METRICS
     thresholds = np.array([tighten(base_threshold, f, count) for f in factors])
@@ -256,7 +255,7 @@ def _fire_spike(store: Store, rule: Rule, p: dict, times: pd.DatetimeIndex, ctx:
     data_first = local_time(store.query("SELECT min(created_at) AS t FROM posts")["t"].iloc[0]).floor("h")
     pins = pd.DataFrame({"key": any_key, "hour": [max(first, data_first), last], "posts": 0, "negative": 0})
     hourly = pd.concat([hourly.astype({"posts": "float64", "negative": "float64"}), pins], ignore_index=True)
-    factors, names = sensitive_factors(times, ctx.periods)
+    factors, names = sensitive_factors(times, ctx.policy.periods)
     out = []
     for factor in np.unique(factors):
         params = _tightened_spike_params(base, factor)
@@ -366,7 +365,7 @@ def _fire_keyword(store: Store, rule: Rule, p: dict, times: pd.DatetimeIndex, ct
     rows = rows[rows["hits"].map(bool)]
     if rows.empty:
         return no_fires()
-    factors, names = sensitive_factors(times, ctx.periods)
+    factors, names = sensitive_factors(times, ctx.policy.periods)
     thresholds = np.array([tighten(float(p["min_count"]), f, True) for f in factors])
     t_ns = to_ns(times)
     out = []

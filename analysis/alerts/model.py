@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
-from analysis import sensitive
 from analysis.config import TIMEZONE
+from analysis.policy import Policy
 
 SEVERITIES: dict[str, str] = {"high": "高", "medium": "中", "low": "低"}
 STATES: dict[str, str] = {"new": "新预警", "acknowledged": "已确认", "closed": "已关闭"}
@@ -75,9 +75,9 @@ class Alert:
 
 @dataclass(frozen=True)
 class Context:
-    """What an evaluation runs under: the office's sensitive periods (read once per run), detail level."""
+    """What an evaluation runs under: the office's policy (read once per run or back-test), detail level."""
 
-    periods: Sequence[sensitive.SensitivePeriod]
+    policy: Policy
     detailed: bool  # live evaluation: attach sample post ids; back-test: numbers only
 
 

@@ -11,13 +11,15 @@ import pandas as pd
 from analysis.alerts.engine import context
 from analysis.alerts.model import Rule, local_time
 from analysis.alerts.registry import REGISTRY, validate_rule
+from analysis.policy import Policy
 from analysis.store import Store
 
 BACKTEST_COLUMNS = ["rule_id", "rule_name", "fired_at", "subject", "value", "threshold", "message", "merged"]
 
 
 def backtest(
-    store: Store, rules: Sequence[Rule], start, end, step: timedelta = timedelta(hours=1), periods=None
+    store: Store, rules: Sequence[Rule], start, end, step: timedelta = timedelta(hours=1),
+    policy: Policy | None = None,
 ) -> pd.DataFrame:
     """Replay history at every `step` in (start, end] without writing; settings, dedupe and cooldown as in `run`.
 
@@ -25,7 +27,7 @@ def backtest(
     """
     start, end = local_time(start), local_time(end)
     times = pd.date_range(start, end, freq=pd.Timedelta(step), inclusive="right")
-    ctx = context(store, detailed=False, periods=periods)
+    ctx = context(store, detailed=False, policy=policy)
     rows = []
     for rule in rules:
         errors = validate_rule(rule)

@@ -6,8 +6,8 @@ import json
 
 import pandas as pd
 
+from analysis import audit
 from analysis.alerts.model import STATES, local_time
-from analysis.alerts.storage import audit_statement
 from analysis.store import Store
 
 _TRANSITIONS = {"new": {"acknowledged", "closed"}, "acknowledged": {"closed"}, "closed": set()}
@@ -25,7 +25,7 @@ def _transition(store: Store, alert_id: int, target: str, actor: str, note: str 
                 "UPDATE alerts SET state = ?, state_by = ?, state_at = now() WHERE alert_id = ?",
                 [target, actor, int(alert_id)],
             ),
-            audit_statement(
+            audit.entry(
                 actor,
                 "alert.acknowledge" if target == "acknowledged" else "alert.close",
                 str(alert_id),

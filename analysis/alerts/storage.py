@@ -5,16 +5,10 @@ from __future__ import annotations
 
 import json
 
+from analysis import audit
 from analysis.alerts.model import Rule
 from analysis.alerts.registry import validate_rule
 from analysis.store import Store, seed_new_databases
-
-
-def audit_statement(actor: str, action: str, target: str | None, details: dict) -> tuple[str, list]:
-    return (
-        "INSERT INTO audit_log (actor, action, target, details) VALUES (?, ?, ?, ?)",
-        [actor, action, target, json.dumps(details, ensure_ascii=False, default=str)],
-    )
 
 
 def save_rule(store: Store, rule: Rule, actor: str) -> None:
@@ -43,7 +37,7 @@ def save_rule(store: Store, rule: Rule, actor: str) -> None:
                     actor,
                 ],
             ),
-            audit_statement(actor, "rule.update" if existed else "rule.create", rule.rule_id, rule.to_dict()),
+            audit.entry(actor, "rule.update" if existed else "rule.create", rule.rule_id, rule.to_dict()),
         ]
     )
 
@@ -72,7 +66,7 @@ def delete_rule(store: Store, rule_id: str, actor: str) -> bool:
     store.execute(
         [
             ("DELETE FROM alert_rules WHERE rule_id = ?", [rule_id]),
-            audit_statement(actor, "rule.delete", rule_id, rule.to_dict()),
+            audit.entry(actor, "rule.delete", rule_id, rule.to_dict()),
         ]
     )
     return True
@@ -88,7 +82,7 @@ def set_rule_enabled(store: Store, rule_id: str, enabled: bool, actor: str) -> b
                 "UPDATE alert_rules SET enabled = ?, updated_at = now(), updated_by = ? WHERE rule_id = ?",
                 [enabled, actor, rule_id],
             ),
-            audit_statement(actor, "rule.enable" if enabled else "rule.disable", rule_id, {"enabled": enabled}),
+            audit.entry(actor, "rule.enable" if enabled else "rule.disable", rule_id, {"enabled": enabled}),
         ]
     )
     return True
