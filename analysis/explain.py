@@ -157,18 +157,23 @@ def _shifts(now: pd.Series, before: pd.Series, posts: int, baseline_posts: int, 
 
 
 def explain(store: Store, scope: Mapping[str, Sequence[str]], start, end, *, keywords: Sequence[str] = (),
-            baseline_days: float = 7, top_terms: int = 8, top_shifts: int = 3) -> Explanation:
+            incident_id: str | None = None, baseline_days: float = 7, top_terms: int = 8,
+            top_shifts: int = 3) -> Explanation:
     """What drove the posts of `scope` (topic/channel/region/site -> values) in [start, end) against the
-    `baseline_days` before; `keywords` narrow the window to posts containing any of them (a keyword alert)."""
+    `baseline_days` before; `keywords` narrow the window to posts containing any of them (a keyword alert),
+    `incident_id` to the incident's posts (the baseline stays the scope's)."""
     start, end = _local(start), _local(end)
     b_start = start - pd.Timedelta(days=baseline_days)
-    where, params = _where(scope, keywords)
+    base_where, base_params = where, params = _where(scope, keywords)
+    if incident_id is not None:
+        where += " AND post_id IN (SELECT post_id FROM incident_posts WHERE incident_id = ?)"
+        params = [*params, incident_id]
     window_sql = [start.to_pydatetime(), end.to_pydatetime()]
     base_sql = [b_start.to_pydatetime(), start.to_pydatetime()]
     count = "SELECT count(*) FROM posts WHERE created_at >= ? AND created_at < ?"
     posts = int(store.scalar(count + where, [*window_sql, *params]))
-    base_where, base_params, base_scope = where, params, "同范围"
-    baseline_posts = int(store.scalar(count + where, [*base_sql, *params]))
+    base_scope = "同范围"
+    baseline_posts = int(store.scalar(count + base_where, [*base_sql, *base_params]))
     if baseline_posts < MIN_BASELINE_POSTS:
         base_where, base_params, base_scope = "", [], "全部信息"
         baseline_posts = int(store.scalar(count, base_sql))
@@ -235,3 +240,17 @@ def explain_alert_dict(store: Store, details: Mapping) -> dict | None:
     explanations were stored."""
     found = explain_alert(store, details)
     return None if found is None else found.as_dict()
+
+
+def explain_incident(store: Store, incident_id: str) -> Explanation | None:
+    """What drove an incident: its posts from the first to the last against its topic's week before (for the
+    incident page and the briefing); None for an incident without posts."""
+    row = store.query(
+        """SELECT any_value(i.topic) AS topic, min(p.created_at) AS first, max(p.created_at) AS last
+           FROM incidents i JOIN incident_posts ip USING (incident_id) JOIN posts p USING (post_id)
+           WHERE i.incident_id = ?""", [incident_id])
+    if row.empty or pd.isna(row["first"].iloc[0]):
+        return None
+    topic = row["topic"].iloc[0]
+    return explain(store, {"topic": [topic]} if isinstance(topic, str) and topic else {}, row["first"].iloc[0],
+                   _local(row["last"].iloc[0]) + pd.Timedelta(seconds=1), incident_id=incident_id)

@@ -94,3 +94,19 @@ def test_the_alert_its_webhook_and_the_alerts_page_carry_the_explanation(own_db,
     examples = next(d for d in at.dataframe if "post_id" in d.value.columns and "excerpt" in d.value.columns)
     assert examples.value["post_id"].tolist() == [e["post_id"] for e in why["examples"]]
     st.cache_resource.clear()
+
+
+def test_an_incident_opened_from_the_burst_is_explained_by_its_own_posts(own_db, tmp_path):
+    from analysis import incident_intake
+
+    db = tmp_path / "own.duckdb"
+    shutil.copy(own_db[0], db)
+    with Store(db) as store:
+        spike = next(a for a in alerts.run(store, own_db[1]) if a.rule_id == "topic_spike")
+        opened = incident_intake.open_from_alert(store, spike.alert_id, "值班员")
+        found = explain.explain_incident(store, opened.incident_id)
+        members = set(store.query("SELECT post_id FROM incident_posts WHERE incident_id = ?",
+                                  [opened.incident_id])["post_id"])
+        assert explain.explain_incident(store, "INC-none") is None
+    assert found.posts == len(members) and {e.post_id for e in found.examples} <= members
+    assert len(found.terms) >= 2 and {t.term for t in found.terms} <= FOOD_WORDS
