@@ -124,7 +124,7 @@ with rules_tab:
         st.dataframe(
             [{"名称": r.name, "类型": alerts.KINDS[r.kind], "启用": r.enabled, "冷却（分钟）": r.cooldown_minutes,
               "编号": r.rule_id} for r in rules],
-            hide_index=True, key="rule_table",
+            hide_index=True, placeholder="", key="rule_table",
         )
     by_id = {r.rule_id: r for r in rules}
     NEW = ""
