@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.config import TIMEZONE
+from analysis.config import local_time
 from analysis.store import Store
 
 MIN_BASELINE_POSTS = 30
@@ -108,11 +108,6 @@ def _where(scope: Mapping[str, Sequence[str]], keywords: Sequence[str]) -> tuple
     return "".join(f" AND {c}" for c in clauses), params
 
 
-def _local(value) -> pd.Timestamp:
-    ts = pd.Timestamp(value)
-    return ts.tz_localize(TIMEZONE) if ts.tzinfo is None else ts.tz_convert(TIMEZONE)
-
-
 def weighted_log_odds(window: Mapping[str, int], baseline: Mapping[str, int]) -> pd.DataFrame:
     """z-scores of the weighted log-odds with the pooled counts as informative Dirichlet prior (Monroe et al.)."""
     terms = sorted(set(window) | set(baseline))
@@ -162,7 +157,7 @@ def explain(store: Store, scope: Mapping[str, Sequence[str]], start, end, *, key
     """What drove the posts of `scope` (topic/channel/region/site -> values) in [start, end) against the
     `baseline_days` before; `keywords` narrow the window to posts containing any of them (a keyword alert),
     `incident_id` to the incident's posts (the baseline stays the scope's)."""
-    start, end = _local(start), _local(end)
+    start, end = local_time(start), local_time(end)
     b_start = start - pd.Timedelta(days=baseline_days)
     base_where, base_params = where, params = _where(scope, keywords)
     if incident_id is not None:
@@ -219,7 +214,7 @@ def _examples(store: Store, where: str, params: list, window_sql: list, weights:
             break
         if all(row.post_id != p.post_id for p in picked):
             picked.append(row)
-    return tuple(Example(str(r.post_id), _local(r.created_at).isoformat(), str(r.site), str(r.channel),
+    return tuple(Example(str(r.post_id), local_time(r.created_at).isoformat(), str(r.site), str(r.channel),
                          str(r.text)[:80]) for r in picked)
 
 
@@ -253,4 +248,4 @@ def explain_incident(store: Store, incident_id: str) -> Explanation | None:
         return None
     topic = row["topic"].iloc[0]
     return explain(store, {"topic": [topic]} if isinstance(topic, str) and topic else {}, row["first"].iloc[0],
-                   _local(row["last"].iloc[0]) + pd.Timedelta(seconds=1), incident_id=incident_id)
+                   local_time(row["last"].iloc[0]) + pd.Timedelta(seconds=1), incident_id=incident_id)

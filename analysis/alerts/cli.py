@@ -13,7 +13,7 @@ import pandas as pd
 
 from analysis.alerts.engine import run
 from analysis.alerts.forms import new_rule_id
-from analysis.alerts.model import SEVERITIES, STATES, Rule, local_time
+from analysis.alerts.model import SEVERITIES, STATES, Rule
 from analysis.alerts.registry import KINDS, REGISTRY
 from analysis.alerts.replay import backtest
 from analysis.alerts.state import acknowledge, close, list_alerts
@@ -26,7 +26,7 @@ from analysis.alerts.storage import (
     save_rule,
     set_rule_enabled,
 )
-from analysis.config import TIMEZONE
+from analysis.config import TIMEZONE, local_time
 from analysis.store import open_store
 
 

@@ -15,10 +15,10 @@ from collections.abc import Sequence
 import pandas as pd
 
 from analysis import audit, explain
-from analysis.alerts.model import Alert, Context, Rule, local_time
+from analysis.alerts.model import Alert, Context, Rule
 from analysis.alerts.registry import REGISTRY, severity_of, validate_rule
 from analysis.alerts.storage import load_rules
-from analysis.config import TIMEZONE
+from analysis.config import TIMEZONE, local_time
 from analysis.policy import Policy
 from analysis.store import Store
 

@@ -44,9 +44,8 @@ from analysis.alerts.model import (
     Param,
     Rule,
     RuleKind,
-    local_time,
 )
-from analysis.config import TIMEZONE
+from analysis.config import TIMEZONE, local_time
 from analysis.metrics import heat_index, wilson_interval
 from analysis.spikes import HOURLY, spike_scores
 from analysis.store import Store

@@ -10,7 +10,6 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.config import TIMEZONE
 from analysis.policy import Policy
 
 SEVERITIES: dict[str, str] = {"high": "高", "medium": "中", "low": "低"}
@@ -79,12 +78,6 @@ class Context:
 
     policy: Policy
     detailed: bool  # live evaluation: attach sample post ids; back-test: numbers only
-
-
-def local_time(value) -> pd.Timestamp:
-    """A timestamp in the office's time zone; a naive one is taken to be local already."""
-    ts = pd.Timestamp(value)
-    return ts.tz_localize(TIMEZONE) if ts.tzinfo is None else ts.tz_convert(TIMEZONE)
 
 
 # -- typed parameters --------------------------------------------------------------------------------------

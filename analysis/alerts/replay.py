@@ -9,8 +9,9 @@ from datetime import timedelta
 import pandas as pd
 
 from analysis.alerts.engine import context
-from analysis.alerts.model import Rule, local_time
+from analysis.alerts.model import Rule
 from analysis.alerts.registry import REGISTRY, validate_rule
+from analysis.config import local_time
 from analysis.policy import Policy
 from analysis.store import Store
 

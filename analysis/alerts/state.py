@@ -7,7 +7,8 @@ import json
 import pandas as pd
 
 from analysis import audit
-from analysis.alerts.model import STATES, local_time
+from analysis.alerts.model import STATES
+from analysis.config import local_time
 from analysis.store import Store
 
 _TRANSITIONS = {"new": {"acknowledged", "closed"}, "acknowledged": {"closed"}, "closed": set()}
