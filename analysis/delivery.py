@@ -192,9 +192,10 @@ def alert_line(alert, escape=_plain) -> str:
     severity = _SEVERITY_ZH.get(_field(alert, "severity"), _field(alert, "severity") or "")
     number = _field(alert, "alert_id")
     head = f"#{number} " if number is not None else ""
+    why = ((_field(alert, "details") or {}).get("explanation") or {}).get("summary")  # analysis.explain
     return (
         f"{head}[{severity}] {escape(_field(alert, 'rule_name', '') or _field(alert, 'rule_id', ''))}："
-        f"{escape(_field(alert, 'message', ''))}（{_when(alert)}）"
+        f"{escape(_field(alert, 'message', ''))}（{_when(alert)}）" + (f"。成因：{escape(why)}" if why else "")
     )
 
 

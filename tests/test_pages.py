@@ -149,7 +149,8 @@ def test_alerts_page_lists_the_log_and_validates_rules(app_db):
     with Store(app_db) as store:
         total = store.scalar("SELECT count(*) FROM alerts")
     assert len(at.dataframe[0].value) == total > 0
-    params = next(t for t in at.text_area if t.label == "参数（JSON）")
+    next(s for s in at.selectbox if s.label == "规则").set_value("topic_spike").run()
+    params = next(t for t in at.text_area if t.label == "检测参数（选填）（JSON）")
     params.set_value("{not json")
     next(b for b in at.button if b.label == "回测预览").click()
     at.run()

@@ -209,12 +209,12 @@ def test_a_configured_sensitive_period_tightens_alert_thresholds(store):
                         for i in range(40)])
     now = ts("2026-11-10 11:00")
     alerts.save_rule(store, POSTS_RULE, "admin")
-    assert alerts.evaluate(store, [POSTS_RULE], now, periods=settings.policy(store).periods) == []
+    assert alerts.evaluate(store, [POSTS_RULE], now, policy=settings.policy(store)) == []
     assert alerts.run(store, now) == []
 
     settings.save(store, "sensitive_periods",
                   [{"name": "全市重要会议", "start": "2026-11-09", "end": "2026-11-11", "factor": 0.7}], actor="a")
-    got = alerts.evaluate(store, [POSTS_RULE], now, periods=settings.policy(store).periods)
+    got = alerts.evaluate(store, [POSTS_RULE], now, policy=settings.policy(store))
     assert len(got) == 1 and got[0].threshold == 35 and got[0].value == 40
     stored = alerts.run(store, now)  # no periods given: run() reads them from settings
     assert len(stored) == 1
