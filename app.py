@@ -21,17 +21,20 @@ PAGES = (
 APP_TITLE = "舆情态势监测"
 
 st.set_page_config(page_title=APP_TITLE, page_icon="📈", layout="wide")
-user = ui.sign_in()
+every_page = {key: st.Page(path, title=title, icon=icon, url_path=key) for _, key, path, title, icon in PAGES}
+# Streamlit serves its default page only at "/" (never at its url_path), so a link to /overview would land on
+# "Page not found". The default is therefore a hidden landing page that opens the first page at its own address.
+landing = st.Page(lambda: None, title=APP_TITLE, url_path="landing", default=True, visibility="hidden")
+# The sign-in form comes with every page registered and none shown, so a deep link keeps its address (and its
+# query) through sign-in and opens its page after it.
+user = ui.sign_in(before_form=lambda: st.navigation([landing, *every_page.values()], position="hidden"))
 ui.sync()
 allowed = access.pages_for(user.role if user else None)
 sections: dict[str, list] = {}
-for section, key, path, title, icon in PAGES:
+for section, key, _, _, _ in PAGES:
     if key in allowed:
-        sections.setdefault(section, []).append(st.Page(path, title=title, icon=icon, url_path=key))
-# Streamlit serves its default page only at "/" (never at its url_path), so a link to /overview would land on
-# "Page not found". The default is therefore a hidden landing page that opens the first page at its own address.
+        sections.setdefault(section, []).append(every_page[key])
 first = next(iter(sections.values()))[0]
-landing = st.Page(lambda: None, title=first.title, url_path="landing", default=True, visibility="hidden")
 page = st.navigation({"": [landing], **sections})
 if page is landing:
     st.switch_page(first, query_params={key: st.query_params.get_all(key) for key in st.query_params})

@@ -41,8 +41,9 @@ def _oidc_configured() -> bool:
         return False
 
 
-def sign_in() -> access.User | None:
-    """The signed-in user, or None when access control is off; otherwise show the sign-in form and stop."""
+def sign_in(before_form: Callable[[], object] = lambda: None) -> access.User | None:
+    """The signed-in user, or None when access control is off; otherwise show the sign-in form and stop
+    (`before_form` runs first: the router registers its pages there)."""
     if not access.enabled():
         return None
     if "user" in st.session_state:
@@ -50,11 +51,13 @@ def sign_in() -> access.User | None:
     if _oidc_configured() and st.user.is_logged_in:
         user = access.user_for_email(st.user.get("email", ""))
         if user is None:
+            before_form()
             st.error("该账号未被授权使用本系统，请联系管理员。")
             st.button("退出登录", on_click=st.logout)
             st.stop()
         st.session_state["user"] = user
         return user
+    before_form()
     st.title("舆情态势监测 · 登录")
     with st.form("sign_in"):
         login = st.text_input("用户名")

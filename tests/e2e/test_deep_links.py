@@ -71,6 +71,8 @@ def test_after_sign_in_a_deep_link_opens_its_page_with_its_query(guarded, page):
     page.get_by_label("用户名").fill("chief")
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
-    assert first_heading(page) == "设置"
+    page.wait_for_function("[...document.querySelectorAll(\"[data-testid='stMain'] h1\")]"
+                           f".every(h => h.innerText !== '{SIGN_IN}')", timeout=60_000)
+    assert first_heading(page) == "设置", page.locator("[data-testid='stMain']").inner_text()[:500]
     assert page.url.split("?")[0].endswith("/settings") and "channel=" in page.url
     assert page.locator("[data-testid='stSidebar']").count() == 1  # through app.py: the shared sidebar is there
