@@ -59,7 +59,7 @@ def cli_schemes(argv: list[str]) -> int:
         days = ", ".join(f"{day[5:]}:{n}" for day, n in result["by_day"].items() if n)
         print(f"命中 {result['hits']} 条；近 {len(result['by_day'])} 天：{days or '无'}")
         for post in result["sample"]:
-            print(f"  {post['created_at'][:16]} [{post['channel']}/{post['site'] or ''}] {post['text'][:60]}")
+            print(f"  {post['created_at']:%Y-%m-%d %H:%M} [{post['channel']}/{post['site'] or ''}] {post['text'][:60]}")
     elif args.verb == "list":
         for s in result:
             channels = f" 渠道={'、'.join(s['channels'])}" if s["channels"] else ""

@@ -6,10 +6,11 @@ forms ＋｜－（） are accepted; "…" (or “…”) quotes a phrase that co
 NOT > AND > OR, so `学校+食堂|过期+肉` is (学校 and 食堂) or (过期 and 肉). A term matches as a substring of the
 normalized title / text (simplified, half-width, case-folded).
 
-Schemes are the source of every post's `topics` (all schemes it matches, most term hits first) and `topic` (the
-first): the built-in topic dictionary is the default set (each topic an OR of its words), seeded into a new
-database; saving or removing a scheme re-tags the stored posts in one bulk update, and every batch is tagged by
-the current schemes when it is written. Topics a file gave itself are kept (posts.topic_given).
+Schemes are the source of every post's `topics` (all schemes it matches: the narrowest first, then by term hits;
+see Matcher.match) and `topic` (the first): the built-in topic dictionary is the default set (each topic an OR of
+its words), seeded into a new database; saving or removing a scheme re-tags the stored posts in one bulk
+update, and every batch is tagged by the current schemes when it is written. Topics a file gave itself are kept
+(posts.topic_given).
 """
 
 from __future__ import annotations
@@ -161,6 +162,12 @@ def positive_terms(node: tuple) -> frozenset[str]:
     return frozenset(walk(node, False))
 
 
+def specificity(node: tuple) -> int:
+    """How many conditions a match must meet at the top (地域 + 主体 + 事件 is 3, an OR of words 1): a post matching
+    a narrow scheme is first of all about that, before the broad topics it also matches."""
+    return sum(1 for child in node[1] if child[0] != "not") if node[0] == "and" else 1
+
+
 def all_terms(node: tuple) -> frozenset[str]:
     if node[0] == "term":
         return frozenset([node[1]])
@@ -252,6 +259,7 @@ class Matcher:
         self._by_first = {c: tuple(ts) for c, ts in by_first.items()}
         # a scheme true on a text with none of its terms (e.g. "-广告") is a candidate for every post
         self._always = [k for k, (_, predicate, *_rest) in enumerate(self.compiled) if predicate(frozenset())]
+        self._specificity = [specificity(parse(s.expression)) for s in self.schemes]
         self._owners: dict[str, list[int]] = {}
         for k, (_, _, positive, _, _) in enumerate(self.compiled):
             for term in positive:
@@ -264,8 +272,9 @@ class Matcher:
 
     def match(self, titles: Sequence[str | None], bodies: Sequence[str | None],
               channels: Sequence[str | None]) -> list[list[str]]:
-        """For each post: the names of the schemes it matches, most positive-term occurrences first (ties: scheme
-        order). `titles` and `bodies` are normalized (text.normalize); they are case-folded here."""
+        """For each post: the names of the schemes it matches, the narrowest first (`specificity`), then the most
+        positive-term occurrences, then scheme order. `titles` and `bodies` are normalized (text.normalize); they
+        are case-folded here."""
         out: list[list[str]] = []
         compiled, always, owners, present = self.compiled, self._always, self._owners, self._present
         scoped = any(scope != "both" for _, _, _, scope, _ in compiled)
@@ -291,8 +300,9 @@ class Matcher:
                     else (in_body, body)
                 if predicate(where):
                     hits.append((k, haystack, name))
-            if len(hits) > 1:  # rank by how often each scheme's own terms occur (counted only when it matters)
-                hits.sort(key=lambda h: (-sum(h[1].count(t) for t in compiled[h[0]][2] if t in h[1]), h[0]))
+            if len(hits) > 1:  # narrowest first, then by how often its own terms occur (counted only when it matters)
+                hits.sort(key=lambda h: (-self._specificity[h[0]],
+                                         -sum(h[1].count(t) for t in compiled[h[0]][2] if t in h[1]), h[0]))
             out.append([name for _, _, name in hits])
         return out
 
@@ -424,7 +434,7 @@ def preview(store: Store, scheme: Scheme, days: int = PREVIEW_DAYS, sample: int 
         by_day = {day.strftime("%Y-%m-%d"): int(counts.get(day, 0)) for day in span}
     shown = matched.sort_values("created_at", ascending=False).head(sample)
     return {"hits": int(len(matched)), "by_day": by_day,
-            "sample": [{"post_id": r.post_id, "created_at": r.created_at.isoformat(), "channel": r.channel,
+            "sample": [{"post_id": r.post_id, "created_at": r.created_at, "channel": r.channel,
                         "site": r.site, "title": r.title, "text": r.text_norm[:200]} for r in shown.itertuples()]}
 
 

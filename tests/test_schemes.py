@@ -107,6 +107,13 @@ def test_scope_and_channels_limit_a_scheme():
     assert got == [["标题"], ["正文", "贴吧"], ["正文"]]
 
 
+def test_a_narrow_scheme_comes_before_the_broad_topics_a_post_also_matches():
+    county = schemes.Scheme("城关校园食品", "(城关|城关镇)+(学校|一中)+(食堂|变质|食物中毒)")
+    post = "城关一中食堂饭菜变质，学生食物中毒，家长：学校食堂卫生谁来管"
+    (got,) = schemes.Matcher([*schemes.default_schemes(), county]).match([None], [post], ["微博"])
+    assert got[0] == "城关校园食品" and set(got[1:]) == {"教育", "食品药品"}
+
+
 # -- on a database -----------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def own_db(tmp_path_factory):
@@ -225,3 +232,70 @@ def test_an_older_database_gets_its_topic_dictionary_as_schemes(tmp_path):
         got = store.query("SELECT post_id, topics FROM posts ORDER BY post_id").set_index("post_id")["topics"]
     assert [list(t) for t in got] == [["供暖保障", "暖气"], ["物业小区"]]
     assert config.UNCLASSIFIED_TOPIC not in schemes.SCOPES
+
+
+# -- the 监测方案 page -------------------------------------------------------------------------------------------
+def test_the_page_builds_previews_and_saves_a_scheme_exactly_as_previewed(own_db, tmp_path, monkeypatch):
+    import shutil
+
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    db = tmp_path / "page.duckdb"
+    shutil.copy(own_db["db"], db)
+    monkeypatch.setenv("OPINION_DB", str(db))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page(str(REPO_ROOT / "views" / "schemes.py")).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert len(at.dataframe[0].value) == len(topics.TOPIC_KEYWORDS)
+    revision = "（新建方案）_0"
+    at.text_input(key=f"scheme_name_{revision}").input("本县饭菜投诉")
+    at.text_input(key=f"scheme_subjects_{revision}").input("菜、饭 肉")
+    at.text_input(key=f"scheme_events_{revision}").input("吃出，苍蝇")
+    at.text_input(key=f"scheme_excluded_{revision}").input("好吃")
+    at.run()
+    expression = "(菜|饭|肉)+(吃出|苍蝇)-好吃"
+    assert at.code[0].value == expression
+    at.button(key="scheme_preview").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    with Store(db, read_only=False) as store:
+        expected = schemes.preview(store, schemes.Scheme("x", expression))["hits"]
+    assert expected >= 3 and at.metric[0].value == f"{expected:,}"
+    at.button(key="scheme_save").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.success[0].value == f"已保存方案“本县饭菜投诉”，重新标注 {expected} 条帖子。"
+    assert at.selectbox(key="scheme_pick").value == "本县饭菜投诉"
+    st.cache_resource.clear()  # the app's Store holds the file; release it to read the result
+    with Store(db) as store:
+        tagged = store.scalar("SELECT count(*) FROM posts WHERE list_contains(topics, '本县饭菜投诉')")
+        saved = schemes.get(store, "本县饭菜投诉")
+    assert tagged == expected and saved.expression == expression and saved.owner == "分析员"
+
+
+def test_the_page_refuses_a_malformed_expression_in_chinese(own_db, tmp_path, monkeypatch):
+    import shutil
+
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    db = tmp_path / "page.duckdb"
+    shutil.copy(own_db["db"], db)
+    monkeypatch.setenv("OPINION_DB", str(db))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page(str(REPO_ROOT / "views" / "schemes.py")).run()
+    revision = "（新建方案）_0"
+    at.radio(key=f"scheme_mode_{revision}").set_value("直接写表达式").run()
+    at.text_input(key=f"scheme_name_{revision}").input("坏方案")
+    at.text_area(key=f"scheme_expr_{revision}").input("学校+(食堂").run()
+    at.button(key="scheme_save").click().run()
+    assert not at.exception
+    assert "未保存：表达式第7个字符处缺少右括号" in at.error[0].value
+    st.cache_resource.clear()
+    with Store(db) as store:
+        assert schemes.get(store, "坏方案") is None
