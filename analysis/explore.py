@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis import cascades, metrics, text
+from analysis import cascades, metrics, near_dupes, text
 from analysis.filters import Filters
 from analysis.store import Store
 
 POST_COLUMNS = ("post_id", "created_at", "channel", "site", "author_id", "title", "text", "sentiment_label",
                 "sentiment_score", "post_type", "repost_count", "comment_count", "like_count", "read_count", "url",
-                "topic", "region", "parent_id", "root_id")
+                "topic", "region", "parent_id", "root_id", "dup_cluster")
 ORDERS = {"time": "created_at DESC", "interaction": "repost_count + comment_count + like_count DESC",
           "negative": "sentiment_score ASC"}
 MAX_POSTS = 2000
@@ -36,11 +36,11 @@ def posts(store: Store, f: Filters, *, keyword: str | None = None, cell: tuple[s
     if sentiment:
         clauses.append("sentiment_label = ?")
         params.append(sentiment)
-    return store.query(
+    return near_dupes.annotate(store, store.query(
         f"SELECT {', '.join(POST_COLUMNS)} FROM posts WHERE {' AND '.join(clauses)} "
         f"ORDER BY {ORDERS[order]} LIMIT ?",
         [*params, min(int(limit), MAX_POSTS)],
-    )
+    ))
 
 
 def top_keywords(store: Store, f: Filters, k: int = 20) -> pd.DataFrame:

@@ -26,7 +26,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from analysis import config, exports, layouts, schemes, sentiment, text, topics
+from analysis import config, exports, layouts, near_dupes, schemes, sentiment, text, topics
 from analysis.store import POST_COLUMNS, BatchRecord, DatabaseLocked, Store, open_store
 
 log = logging.getLogger(__name__)
@@ -749,6 +749,7 @@ def write_prepared(store: Store, batch: PreparedBatch) -> FileSummary:
     posts = schemes.tag_batch(store, batch.posts)
     counts = store.write_batch(batch.record, posts, batch.quarantine)
     schemes.mark_given(store, posts)
+    near_dupes.update(store)
     summary = _summary(batch, "imported")
     summary.inserted, summary.duplicates = counts.inserted, counts.duplicates
     return summary
@@ -800,6 +801,7 @@ def write_staged(store: Store, record: BatchRecord, stem: Path) -> FileSummary:
     counts = store.write_batch(record, posts_parts, quarantine_parts)
     for part in posts_parts:
         schemes.mark_given(store, pd.read_parquet(part, columns=["post_id", "topic_given"]))
+    near_dupes.update(store)
     summary = staged_summary(record, stem, "imported")
     summary.inserted, summary.duplicates = counts.inserted, counts.duplicates
     return summary

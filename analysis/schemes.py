@@ -277,17 +277,12 @@ class Matcher:
         are case-folded here."""
         out: list[list[str]] = []
         compiled, always, owners, present = self.compiled, self._always, self._owners, self._present
-        scoped = any(scope != "both" for _, _, _, scope, _ in compiled)
         empty: set[str] = set()
         for title, body, channel in zip(titles, bodies, channels, strict=True):
             title, body = (title or "").casefold(), (body or "").casefold()
             both_text = f"{title} {body}" if title else body
-            if scoped:  # a phrase spanning title and text counts for neither alone, nor for both
-                in_title, in_body = present(title) if title else empty, present(body) if body else empty
-                both = in_title | in_body
-            else:
-                in_title = in_body = empty
-                both = present(both_text) if both_text else empty
+            both = present(both_text) if both_text else empty
+            in_title = in_body = None  # worked out from `both` for the first scheme scoped to one of them
             candidates = set(always)
             for term in both:
                 candidates.update(owners.get(term, ()))
@@ -296,8 +291,14 @@ class Matcher:
                 name, predicate, positive, scope, wanted = compiled[k]
                 if wanted and channel not in wanted:
                     continue
-                where, haystack = (both, both_text) if scope == "both" else (in_title, title) if scope == "title" \
-                    else (in_body, body)
+                if scope == "both":
+                    where, haystack = both, both_text
+                elif scope == "title":
+                    in_title = {t for t in both if t in title} if in_title is None else in_title
+                    where, haystack = in_title, title
+                else:
+                    in_body = {t for t in both if t in body} if in_body is None else in_body
+                    where, haystack = in_body, body
                 if predicate(where):
                     hits.append((k, haystack, name))
             if len(hits) > 1:  # narrowest first, then by how often its own terms occur (counted only when it matters)

@@ -253,6 +253,13 @@ MIGRATIONS: tuple[str, ...] = (
     );
     ALTER TABLE posts ADD COLUMN topic_given BOOLEAN DEFAULT false;
     """,
+    # Near-duplicates (analysis.near_dupes): each post's cluster (named by its earliest post, the 首发), the MinHash
+    # signature of every signed post (NULL: too short to sign) and its LSH band keys, to match later posts against.
+    """
+    ALTER TABLE posts ADD COLUMN dup_cluster VARCHAR;
+    CREATE TABLE dup_signed (post_id VARCHAR PRIMARY KEY, signature BLOB);
+    CREATE TABLE dup_bands (band_key BIGINT NOT NULL, post_id VARCHAR NOT NULL);
+    """,
 )
 
 
@@ -498,6 +505,17 @@ class Store:
         ).iloc[0]
         return ":".join(str(v) for v in row.tolist())
 
+    def query_frames(self, sql: str, frames: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+        """A query over stored tables and in-memory frames (registered under the given names while it runs)."""
+        with self._write_lock:  # registrations are per connection: no other thread may see or drop them
+            for name, frame in frames.items():
+                self._conn.register(name, frame)
+            try:
+                return self._conn.execute(sql).df()
+            finally:
+                for name in frames:
+                    self._conn.unregister(name)
+
     def batch_exists(self, batch_id: str) -> bool:
         return bool(self.scalar("SELECT count(*) FROM ingest_batches WHERE batch_id = ?", [batch_id]))
 
@@ -598,6 +616,20 @@ class Store:
                     )
             finally:
                 self._conn.unregister("new_scores")
+
+    def execute_frames(self, frames: Mapping[str, pd.DataFrame],
+                       statements: Sequence[tuple[str, Sequence | Mapping]]) -> None:
+        """Write statements reading in-memory frames (registered under the given names), in one transaction."""
+        with self._write_lock:
+            for name, frame in frames.items():
+                self._conn.register(name, frame)
+            try:
+                with self._transaction() as conn:
+                    for sql, params in statements:
+                        conn.execute(sql, params)
+            finally:
+                for name in frames:
+                    self._conn.unregister(name)
 
     def update_posts(self, changes: pd.DataFrame, columns: Sequence[str],
                      statements: Sequence[tuple[str, Sequence | Mapping]] = ()) -> None:
