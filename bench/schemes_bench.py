@@ -1,4 +1,4 @@
-"""What matching monitoring schemes adds to an import.
+"""What matching monitoring schemes adds to an import (and what near-duplicate clustering costs in it).
 
 Usage: .venv/bin/python bench/schemes_bench.py [--posts 30000] [--repeats 3]
 
@@ -23,7 +23,7 @@ import pandas as pd
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from analysis import ingest, schemes, text, topics  # noqa: E402
+from analysis import ingest, near_dupes, schemes, text, topics  # noqa: E402
 from analysis.store import Store  # noqa: E402
 
 REGIONS = ["城关镇", "城关", "开发区", "新区", "东城", "西城", "南湖", "北山", "河口", "青石镇", "白沙", "高新区",
@@ -103,6 +103,9 @@ def main() -> None:
         matched = schemes.Matcher(fifty).match(text.normalize_many(frame["title"].tolist()), norm,
                                                frame["channel"].tolist())
         alone = time.process_time() - started
+        started = time.process_time()
+        near_dupes.cluster(near_dupes.clean_many([f"{t} {b}" for t, b in zip(frame["title"], norm, strict=True)]))
+        dupes = time.process_time() - started
     print(f"{args.posts} real posts, best of {args.repeats} imports (CPU seconds of this process):")
     for name, seconds in best.items():
         print(f"  {name:14s} {seconds:6.2f} s  ({args.posts / seconds:,.0f} posts/s)")
@@ -111,7 +114,9 @@ def main() -> None:
           f"{best['50 schemes'] / best['defaults (12)']:.3f}x")
     tagged = sum(1 for m in matched if m)
     print(f"matcher alone, 50 schemes: {alone:.2f} s ({args.posts / alone:,.0f} posts/s), "
-          f"{tagged} posts tagged ({tagged / args.posts:.0%})")
+          f"{tagged} posts tagged ({tagged / args.posts:.0%}); {alone / best['none']:.1%} of an import")
+    print(f"near-duplicates alone (clean, sign, cluster in memory): {dupes:.2f} s, {dupes / best['none']:.1%} of an "
+          "import (part of every import above)")
 
 
 if __name__ == "__main__":
