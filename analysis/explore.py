@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis import cascades, metrics, near_dupes, text
+from analysis import cascades, metrics, near_dupes, settings, text, topics
 from analysis.filters import Filters
 from analysis.store import Store
 
@@ -44,14 +44,18 @@ def posts(store: Store, f: Filters, *, keyword: str | None = None, cell: tuple[s
 
 
 def top_keywords(store: Store, f: Filters, k: int = 20) -> pd.DataFrame:
-    """Most frequent extracted keywords in the filtered posts, with their negative share."""
+    """Most frequent extracted keywords in the filtered posts, with their negative share; the stop list
+    (setting keyword_stop_words), the database's region names and what they contain (新区 of 兰州新区) left out."""
     where, params = f.where()
+    stop = [*settings.keyword_stop_words(store), *topics.NOT_WORDS]
     return store.query(
-        f"""SELECT keyword, count(*) AS posts,
+        f"""WITH regions AS (SELECT DISTINCT region FROM posts WHERE region IS NOT NULL)
+            SELECT keyword, count(*) AS posts,
                    avg(CASE WHEN sentiment_label = '负面' THEN 1.0 ELSE 0.0 END) AS negative_ratio
             FROM (SELECT unnest(keywords) AS keyword, sentiment_label FROM posts WHERE {where})
+            WHERE NOT list_contains(?, keyword) AND NOT EXISTS (SELECT 1 FROM regions WHERE contains(region, keyword))
             GROUP BY keyword ORDER BY posts DESC, keyword LIMIT ?""",
-        [*params, int(k)],
+        [*params, stop, int(k)],
     )
 
 

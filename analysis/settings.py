@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from analysis import config, delivery, sensitive
+from analysis import config, delivery, sensitive, topics
 from analysis.incidents import DEFAULT_TIER_SET, TIER_SETS, GradingThresholds
 from analysis.store import Store
 
@@ -188,6 +188,18 @@ def _check_sites(value) -> list[str]:
     return errors
 
 
+# -- keyword_stop_words -------------------------------------------------------------------------------------
+def _check_stop_words(value) -> list[str]:
+    field = "关键词停用词（keyword_stop_words）"
+    if not isinstance(value, list) or any(not isinstance(w, str) or not w.strip() for w in value):
+        return [f"{field}必须是非空字符串的列表，如 [\"城关区\", \"点赞\"]"]
+    return []
+
+
+def _normalize_stop_words(value: list) -> list[str]:
+    return list(dict.fromkeys(w.strip() for w in value))
+
+
 # -- alert_targets (owned by analysis.delivery) -------------------------------------------------------------
 def _check_targets(value) -> list[str]:
     if not isinstance(value, list):
@@ -285,6 +297,10 @@ REGISTRY: dict[str, Setting] = {s.key: s for s in (
             "这些站点出现报道即视为“主流媒体介入”，是一级事件的定级依据之一。",
             lambda: list(config.MAINSTREAM_SITES), _check_sites, lambda value: [s.strip() for s in value],
             form=Form("value", (Field("value", "站点", "lines", help="每行一个站点名称，与帖子的“站点”一致"),))),
+    Setting("keyword_stop_words", "关键词停用词",
+            "话题分析的高频关键词不列出这些词（地名与日常用语）；数据中的地域名称也自动不列出。修改即时生效。",
+            lambda: list(topics.KEYWORD_STOP_DEFAULT), _check_stop_words, _normalize_stop_words,
+            form=Form("value", (Field("value", "停用词", "lines", help="每行一个词"),))),
     Setting("service", "值守服务",
             "常驻服务（python -m analysis serve，即 make run）的定时巡检、监视文件夹与定时简报。",
             lambda: dict(SERVICE_DEFAULTS), _check_service, lambda value: {**SERVICE_DEFAULTS, **value},
@@ -424,6 +440,10 @@ def sensitive_periods(store: Store) -> tuple[sensitive.SensitivePeriod, ...]:
 
 def mainstream_sites(store: Store) -> tuple[str, ...]:
     return tuple(get(store, "mainstream_sites"))
+
+
+def keyword_stop_words(store: Store) -> list[str]:
+    return get(store, "keyword_stop_words")
 
 
 def incident_proposals(store: Store) -> dict:

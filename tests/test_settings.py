@@ -44,7 +44,7 @@ def test_defaults_are_the_code_constants(store):
     assert settings.alert_targets(store) == []
     assert settings.service(store) == settings.SERVICE_DEFAULTS
     assert set(settings.get_all(store)) == {"default_tier_set", "grading_thresholds", "sensitive_periods",
-                                            "mainstream_sites", "service", "alert_targets",
+                                            "mainstream_sites", "keyword_stop_words", "service", "alert_targets",
                                             "incident_proposals"}
     assert settings.problems(store) == []
     for setting in settings.REGISTRY.values():
