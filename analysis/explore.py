@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pandas as pd
 
-from analysis import cascades, metrics, near_dupes, settings, text, topics
+from analysis import cascades, metrics, near_dupes, text, topics
 from analysis.filters import Filters
 from analysis.store import Store
 
@@ -43,11 +45,12 @@ def posts(store: Store, f: Filters, *, keyword: str | None = None, cell: tuple[s
     ))
 
 
-def top_keywords(store: Store, f: Filters, k: int = 20) -> pd.DataFrame:
-    """Most frequent extracted keywords in the filtered posts, with their negative share; the stop list
-    (setting keyword_stop_words), the database's region names and what they contain (新区 of 兰州新区) left out."""
+def top_keywords(store: Store, f: Filters, k: int = 20, stop_words: Sequence[str] = ()) -> pd.DataFrame:
+    """Most frequent extracted keywords in the filtered posts, with their negative share; `stop_words` (the
+    setting keyword_stop_words, on the page), the database's region names and what they contain (新区 of 兰州新区)
+    left out."""
     where, params = f.where()
-    stop = [*settings.keyword_stop_words(store), *topics.NOT_WORDS]
+    stop = [*stop_words, *topics.NOT_WORDS]
     return store.query(
         f"""WITH regions AS (SELECT DISTINCT region FROM posts WHERE region IS NOT NULL)
             SELECT keyword, count(*) AS posts,

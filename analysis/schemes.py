@@ -26,6 +26,7 @@ from analysis import config, text, topics
 from analysis.store import Store, seed_new_databases
 
 SCOPES = {"both": "标题和正文", "title": "仅标题", "text": "仅正文"}
+SYSTEM = "系统"   # the owner of the built-in schemes
 PREVIEW_DAYS = 30
 SAMPLE_POSTS = 8
 
@@ -220,7 +221,7 @@ class Scheme:
     expression: str
     scope: str = "both"
     channels: tuple[str, ...] = ()
-    owner: str = "系统"
+    owner: str = ""            # saved as the actor when empty
 
     def check(self) -> None:
         """Raises ValueError (Chinese) for a bad name, scope or expression."""
@@ -239,7 +240,7 @@ class Scheme:
 
 def default_schemes() -> list[Scheme]:
     """The built-in topic dictionary: one scheme per topic, an OR of its words."""
-    return [Scheme(topic, expression_of_words(words)) for topic, words in topics.TOPIC_KEYWORDS.items()]
+    return [Scheme(topic, expression_of_words(words), owner=SYSTEM) for topic, words in topics.TOPIC_KEYWORDS.items()]
 
 
 @dataclass
@@ -333,7 +334,7 @@ def get(store: Store, name: str) -> Scheme | None:
     return next((s for s in load(store) if s.name == name), None)
 
 
-def _retag_statements(store: Store, schemes: Sequence[Scheme]) -> pd.DataFrame:
+def _retagged(store: Store, schemes: Sequence[Scheme]) -> pd.DataFrame:
     """The stored posts whose tags change under `schemes` (post_id, topic, topics): what saving writes."""
     posts = store.query("SELECT post_id, channel, title, text_norm, topic, topics FROM posts WHERE NOT topic_given")
     if posts.empty:
@@ -352,7 +353,7 @@ def _audit(actor: str, action: str, name: str, details: dict) -> tuple[str, list
 
 def _write(store: Store, schemes: Sequence[Scheme], statements: list[tuple[str, list]]) -> int:
     """Run the scheme statements and re-tag the posts in one transaction; returns the posts re-tagged."""
-    changes = _retag_statements(store, schemes)
+    changes = _retagged(store, schemes)
     store.update_posts(changes, ("topic", "topics"), statements)
     return len(changes)
 
@@ -365,20 +366,17 @@ def save(store: Store, scheme: Scheme, actor: str) -> int:
     current = load(store)
     old = next((s for s in current if s.name == scheme.name), None)
     after = [scheme if s.name == scheme.name else s for s in current] + ([] if old else [scheme])
-    position = next((k for k, s in enumerate(after) if s.name == scheme.name))
+    position = store.scalar("SELECT coalesce((SELECT position FROM schemes WHERE name = ?), "
+                            "(SELECT coalesce(max(position), -1) + 1 FROM schemes))", [scheme.name])
     statements = [
         ("DELETE FROM schemes WHERE name = ?", [scheme.name]),
         ("INSERT INTO schemes (name, expression, scope, channels, owner, position, updated_by) "
          "VALUES (?, ?, ?, ?, ?, ?, ?)",
          [scheme.name, scheme.expression, scheme.scope, list(scheme.channels) or None, scheme.owner,
-          position if old else _next_position(store), actor]),
+          position, actor]),
         _audit(actor, "schemes.save", scheme.name, {"old": old.as_dict() if old else None, "new": scheme.as_dict()}),
     ]
     return _write(store, after, statements)
-
-
-def _next_position(store: Store) -> int:
-    return int(store.scalar("SELECT coalesce(max(position), -1) + 1 FROM schemes"))
 
 
 def remove(store: Store, name: str, actor: str) -> int:
@@ -448,11 +446,11 @@ def seed_defaults(store: Store) -> None:
     dictionary = json.loads(raw) if isinstance(raw, str) else raw
     seeded = default_schemes()
     if isinstance(dictionary, dict) and dictionary and all(isinstance(w, list) and w for w in dictionary.values()):
-        seeded = [Scheme(str(name), expression_of_words([str(w) for w in words]))
+        seeded = [Scheme(str(name), expression_of_words([str(w) for w in words]), owner=SYSTEM)
                   for name, words in dictionary.items()]
     names = [s.name for s in seeded] + [config.UNCLASSIFIED_TOPIC]
     store.execute([("INSERT INTO schemes (name, expression, scope, channels, owner, position, updated_by) "
-                    "VALUES (?, ?, 'both', NULL, '系统', ?, '系统')", [s.name, s.expression, k])
+                    "VALUES (?, ?, 'both', NULL, ?, ?, ?)", [s.name, s.expression, SYSTEM, k, SYSTEM])
                    for k, s in enumerate(seeded)]
                   + [("UPDATE posts SET topic_given = true WHERE NOT list_contains(?, topic)", [names]),
                      ("DELETE FROM settings WHERE key = 'topic_dictionary'", [])])

@@ -27,11 +27,11 @@ def test_the_demo_keywords_leave_out_places_and_everyday_words_and_follow_the_se
             "SELECT keyword, count(*) AS n FROM (SELECT unnest(keywords) AS keyword FROM posts "
             "WHERE created_at >= ? AND created_at < ?) GROUP BY 1 ORDER BY n DESC LIMIT 20",
             [span.start_ts.to_pydatetime(), span.end_ts.to_pydatetime()])["keyword"].tolist()
-        shown = explore.top_keywords(store, span, 20)["keyword"].tolist()
+        shown = explore.top_keywords(store, span, 20, settings.keyword_stop_words(store))["keyword"].tolist()
         assert len(shown) == 20 and regions & set(raw)  # unfiltered, district names top the list
         assert not any(word in region for word in shown for region in regions)
         assert not set(shown) & (set(topics.KEYWORD_STOP_DEFAULT) | topics.NOT_WORDS)
         first = shown[0]
         settings.save(store, "keyword_stop_words", [*settings.keyword_stop_words(store), first], "管理员")
-        again = explore.top_keywords(store, span, 20)["keyword"].tolist()
+        again = explore.top_keywords(store, span, 20, settings.keyword_stop_words(store))["keyword"].tolist()
     assert first not in again and again[:19] == shown[1:]

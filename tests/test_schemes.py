@@ -221,12 +221,14 @@ def test_an_older_database_gets_its_topic_dictionary_as_schemes(tmp_path):
     with Store(db_path) as store:
         ingest.ingest_bytes(csv.encode(), "old.csv", db_path, store=store)
         store.execute([("DROP TABLE schemes", []), ("ALTER TABLE posts DROP COLUMN topic_given", []),
+                       ("DROP TABLE dup_signed", []), ("DROP TABLE dup_bands", []),  # and the migration after it
+                       ("ALTER TABLE posts DROP COLUMN dup_cluster", []),
                        ("DELETE FROM schema_version WHERE version >= ?", [version]),
                        ("UPDATE posts SET topic = '供暖保障', topics = ['供暖保障'] WHERE post_id = 'a'", []),
                        ("INSERT INTO settings (key, value, updated_by) VALUES ('topic_dictionary', ?, 'x')",
                         [json.dumps({"供暖保障": ["暖气", "供暖"]}, ensure_ascii=False)])])
     with Store(db_path) as store:
-        assert schemes.load(store) == [schemes.Scheme("供暖保障", "暖气|供暖")]
+        assert schemes.load(store) == [schemes.Scheme("供暖保障", "暖气|供暖", owner="系统")]
         assert store.scalar("SELECT count(*) FROM settings WHERE key = 'topic_dictionary'") == 0
         schemes.save(store, schemes.Scheme("暖气", "暖气"), "管理员")
         got = store.query("SELECT post_id, topics FROM posts ORDER BY post_id").set_index("post_id")["topics"]
@@ -299,3 +301,17 @@ def test_the_page_refuses_a_malformed_expression_in_chinese(own_db, tmp_path, mo
     st.cache_resource.clear()
     with Store(db) as store:
         assert schemes.get(store, "坏方案") is None
+
+
+def test_replacing_a_scheme_keeps_its_place_and_a_new_one_comes_last(tmp_path):
+    with Store(tmp_path / "order.duckdb") as store:
+        names = [s.name for s in schemes.load(store)]
+        schemes.save(store, schemes.Scheme("教育", "学校|老师"), "管理员")
+        schemes.remove(store, "医疗卫生", "管理员")
+        schemes.save(store, schemes.Scheme("城关供暖", "城关+暖气"), "管理员")
+        after = schemes.load(store)
+        audit = store.query("SELECT action, target FROM audit_log WHERE action LIKE 'schemes.%' ORDER BY audit_id")
+    assert [s.name for s in after] == [n for n in names if n != "医疗卫生"] + ["城关供暖"]
+    assert schemes.Scheme("教育", "学校|老师", owner="管理员") in after
+    assert audit.values.tolist() == [["schemes.save", "教育"], ["schemes.remove", "医疗卫生"],
+                                     ["schemes.save", "城关供暖"]]
