@@ -437,6 +437,20 @@ def preview(store: Store, scheme: Scheme, days: int = PREVIEW_DAYS, sample: int 
                         "site": r.site, "title": r.title, "text": r.text_norm[:200]} for r in shown.itertuples()]}
 
 
+# -- for the 监测方案 page -----------------------------------------------------------------------------------
+def table(store: Store) -> pd.DataFrame:
+    """The schemes as the page lists them: name, expression, scope (Chinese), channels (全部 when any), owner."""
+    return pd.DataFrame([{"name": s.name, "expression": s.expression, "scope": SCOPES[s.scope],
+                          "channels": "、".join(s.channels) or "全部", "owner": s.owner} for s in load(store)],
+                        columns=["name", "expression", "scope", "channels", "owner"])
+
+
+def preview_frames(result: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A preview's hits per day (日期, 命中) and its sample posts, as frames for a chart and a table."""
+    days = pd.DataFrame({"日期": list(result["by_day"]), "命中": list(result["by_day"].values())})
+    return days, pd.DataFrame(result["sample"], columns=["post_id", "created_at", "channel", "site", "title", "text"])
+
+
 # -- a new database starts with the built-in dictionary; an upgraded one with its own topic dictionary ---------
 @seed_new_databases(table="schemes")
 def seed_defaults(store: Store) -> None:

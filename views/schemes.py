@@ -1,7 +1,6 @@
 """监测方案: write what the office watches (地域词 + 主体词 + 事件词 - 排除词, or an expression), preview it on the
 stored posts exactly as saving would tag them, save or remove it (the stored posts are re-tagged at once)."""
 
-import pandas as pd
 import streamlit as st
 
 import ui
@@ -17,10 +16,7 @@ if FLASH in st.session_state:
     st.success(st.session_state.pop(FLASH))
 
 current = schemes.load(owner)
-listing = pd.DataFrame([s.as_dict() for s in current], columns=["name", "expression", "scope", "channels", "owner"])
-listing["scope"] = listing["scope"].map(schemes.SCOPES)
-listing["channels"] = ["、".join(c) if len(c) else "全部" for c in listing["channels"]]
-st.dataframe(listing, hide_index=True, placeholder="", width="stretch", column_config={
+st.dataframe(schemes.table(owner), hide_index=True, placeholder="", width="stretch", column_config={
     "name": "方案", "expression": st.column_config.TextColumn("表达式", width="large"), "scope": "匹配范围",
     "channels": "渠道", "owner": "负责人"})
 
@@ -89,11 +85,11 @@ if show:
         st.stop()
     st.metric("命中帖子（全部已入库帖子）", ui.fmt_count(result["hits"]),
               help="即保存后会被标注为该方案的帖子数（文件自带话题的帖子除外）")
-    if result["by_day"]:
-        days = pd.DataFrame({"日期": list(result["by_day"]), "命中": list(result["by_day"].values())})
+    days, sample = schemes.preview_frames(result)
+    if len(days):
         st.caption(f"近 {len(days)} 天每日命中")
         st.bar_chart(days, x="日期", y="命中", height=220)
-    if result["sample"]:
+    if len(sample):
         st.caption("最新命中的帖子")
-        st.dataframe(pd.DataFrame(result["sample"]), hide_index=True, placeholder="", width="stretch",
+        st.dataframe(sample, hide_index=True, placeholder="", width="stretch",
                      column_config={**ui.POST_COLUMNS, "text": st.column_config.TextColumn("正文", width="large")})
