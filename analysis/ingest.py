@@ -679,7 +679,7 @@ def enrich(posts: pd.DataFrame, batch_id: str) -> pd.DataFrame:
     titles = [None if t == "\x00none" else t for t in uniques.get_level_values(0)]
     distinct = pd.DataFrame({"title": titles, "text": uniques.get_level_values(1)})
     distinct["text_norm"] = text.normalize_many(distinct["text"].tolist())
-    titled = [f"{t} {n}" if t else n for t, n in zip(titles, distinct["text_norm"], strict=True)]
+    titled = [f"{text.normalize(t)} {n}" if t else n for t, n in zip(titles, distinct["text_norm"], strict=True)]
     distinct["matched"] = topics.assign_topics(titled)
     distinct["keywords"] = topics.extract_keywords(titled)
     scoring_input = [body if body.strip() else (title or "") for body, title in

@@ -315,3 +315,16 @@ def test_replacing_a_scheme_keeps_its_place_and_a_new_one_comes_last(tmp_path):
     assert schemes.Scheme("教育", "学校|老师", owner="管理员") in after
     assert audit.values.tolist() == [["schemes.save", "教育"], ["schemes.remove", "医疗卫生"],
                                      ["schemes.save", "城关供暖"]]
+
+
+def test_a_traditional_title_is_tagged_alike_at_import_and_by_a_re_tag(tmp_path):
+    from analysis import ingest
+
+    db_path = tmp_path / "trad.duckdb"
+    csv = "post_id,channel,title,text,created_at\na,新闻,醫院排隊三小時,今天真累,2026-11-20 08:00\n"
+    with Store(db_path) as store:
+        ingest.ingest_bytes(csv.encode(), "trad.csv", db_path, store=store)
+        at_import = store.scalar("SELECT topic FROM posts")
+        schemes.save(store, schemes.Scheme("排队", "排队"), "管理员")
+        after = store.query("SELECT topics FROM posts")["topics"][0]
+    assert at_import == "医疗卫生" and list(after) == ["医疗卫生", "排队"]
