@@ -144,6 +144,12 @@ def _delegate(module: str, function: str):
     return run
 
 
+def _serve(argv: list[str]) -> int:
+    from analysis import service
+
+    return service.cli_serve(argv, main)  # forwarded verbs run through this dispatcher in the service
+
+
 VERBS = {
     "ingest": cmd_ingest,
     "demo": cmd_demo,
@@ -159,7 +165,7 @@ VERBS = {
     "users": _delegate("analysis.access", "cli_users"),
     "brief": _delegate("analysis.briefing", "cli_brief"),
     "export": _delegate("analysis.briefing", "cli_export"),
-    "serve": _delegate("analysis.service", "cli_serve"),
+    "serve": _serve,
     "status": _delegate("analysis.service", "cli_status"),
     "settings": _delegate("analysis.settings", "cli_settings"),
     "schemes": _delegate("analysis.scheme_cli", "cli_schemes"),

@@ -102,10 +102,9 @@ def _thread_streams() -> tuple[_ThreadStream, _ThreadStream]:
         return _STREAMS
 
 
-def run_verb(argv: list[str]) -> dict:
-    """Run `python -m analysis ARGV` in this process (the owner) with its own stdout and stderr."""
-    from analysis.__main__ import main
-
+def run_verb(main: Callable[..., int], argv: list[str]) -> dict:
+    """Run `python -m analysis ARGV` in this process (the owner) with its own stdout and stderr, through `main`
+    (analysis.__main__.main, handed down by the `serve` verb: this module sits below the command line)."""
     out, err = _thread_streams()
     with out.capture() as stdout, err.capture() as stderr:
         try:

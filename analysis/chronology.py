@@ -26,9 +26,8 @@ COLUMNS = ["milestone", "at", "channel", "site", "post_id", "url", "excerpt", "d
 
 
 def _excerpt(post: pd.Series, limit: int = 60) -> str:
-    text = str(post.get("title") or "") or str(post.get("text") or "")
-    if not text.strip():
-        text = str(post.get("text") or "")
+    title, body = (post.get(key) for key in ("title", "text"))  # a missing title is NaN in a frame, not None
+    text = str(title) if isinstance(title, str) and title.strip() else str(body) if isinstance(body, str) else ""
     text = " ".join(text.split())
     return text if len(text) <= limit else text[:limit] + "…"
 
@@ -48,7 +47,7 @@ def _official(posts: pd.DataFrame) -> pd.Series:
     return texts.contains("|".join(OFFICIAL_WORDS)) | authors.contains("|".join(OFFICIAL_AUTHORS))
 
 
-def chronology(posts: pd.DataFrame, mainstream_sites: Sequence[str] = config.MAINSTREAM_SITES) -> pd.DataFrame:
+def chronology(posts: pd.DataFrame, mainstream_sites: Sequence[str]) -> pd.DataFrame:
     """The milestones in time order (columns COLUMNS); empty for an incident without posts."""
     if posts.empty:
         return pd.DataFrame(columns=COLUMNS)

@@ -6,10 +6,19 @@ import os
 import re
 from pathlib import Path
 
+import pandas as pd
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB_PATH = REPO_ROOT / "data" / "opinion.duckdb"
 DB_ENV_VAR = "OPINION_DB"
 TIMEZONE = "Asia/Shanghai"
+
+
+def local_time(value) -> pd.Timestamp:
+    """A timestamp in the office's time zone; a naive one is taken to be local already."""
+    ts = pd.Timestamp(value)
+    return ts.tz_localize(TIMEZONE) if ts.tzinfo is None else ts.tz_convert(TIMEZONE)
+
 
 # DuckDB's buffer pool in the dashboard process. Uncapped, DuckDB keeps up to 80 % of RAM of table data cached
 # and the app reached 768 MB RSS (peak 1,486 MB) at 10 M posts, against a 600 MB target; capped at 256MB it
@@ -86,7 +95,8 @@ TOPICS: tuple[str, ...] = (
 )
 UNCLASSIFIED_TOPIC = "未分类"
 
-# Sites whose involvement marks mainstream/official media attention (a grading signal); configurable later.
+# Sites whose involvement marks mainstream/official media attention (a grading signal): the default of the
+# `mainstream_sites` setting, which is what grading, briefings and metrics apply (analysis.settings.policy).
 MAINSTREAM_SITES: tuple[str, ...] = (
     "人民网", "新华网", "央视新闻", "中国新闻网", "光明网", "中国日报", "澎湃新闻", "新京报", "环球网",
     "人民日报", "新华社", "央视网", "中国青年报", "南方都市报", "财新网", "界面新闻",

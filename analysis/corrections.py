@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from analysis import sentiment, text
+from analysis import audit, sentiment, text
 from analysis.config import SENTIMENT_LABELS
 from analysis.filters import Filters
 from analysis.store import Store, open_store
@@ -30,8 +29,7 @@ def correct(store: Store, post_id: str, label: str, actor: str, note: str | None
         ("INSERT INTO sentiment_corrections (post_id, label, model_label, model_score, model, corrected_by, note) "
          "VALUES (?, ?, ?, ?, ?, ?, ?)", [post_id, label, model_label, model_score, model, actor, note]),
         ("UPDATE posts SET sentiment_label = ? WHERE post_id = ?", [label, post_id]),
-        ("INSERT INTO audit_log (actor, action, target, details) VALUES (?, 'sentiment_correction', ?, ?)",
-         [actor, post_id, json.dumps({"from": model_label, "to": label, "note": note}, ensure_ascii=False)]),
+        audit.entry(actor, "sentiment_correction", post_id, {"from": model_label, "to": label, "note": note}),
     ])
 
 

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis import audit
 from analysis.config import TIMEZONE
 
 log = logging.getLogger(__name__)
@@ -151,10 +152,7 @@ def save_targets(store, targets: list[dict], actor: str) -> None:
                                             updated_by = excluded.updated_by""",
                 [SETTINGS_KEY, json.dumps(targets, ensure_ascii=False), actor],
             ),
-            (
-                "INSERT INTO audit_log (actor, action, target, details) VALUES (?, ?, ?, ?)",
-                [actor, "settings.update", SETTINGS_KEY, json.dumps(redacted, ensure_ascii=False)],
-            ),
+            audit.entry(actor, "settings.update", SETTINGS_KEY, redacted),
         ]
     )
 
@@ -194,9 +192,10 @@ def alert_line(alert, escape=_plain) -> str:
     severity = _SEVERITY_ZH.get(_field(alert, "severity"), _field(alert, "severity") or "")
     number = _field(alert, "alert_id")
     head = f"#{number} " if number is not None else ""
+    why = ((_field(alert, "details") or {}).get("explanation") or {}).get("summary")  # analysis.explain
     return (
         f"{head}[{severity}] {escape(_field(alert, 'rule_name', '') or _field(alert, 'rule_id', ''))}："
-        f"{escape(_field(alert, 'message', ''))}（{_when(alert)}）"
+        f"{escape(_field(alert, 'message', ''))}（{_when(alert)}）" + (f"。成因：{escape(why)}" if why else "")
     )
 
 

@@ -100,12 +100,13 @@ def report(store, incident_id: str, now: pd.Timestamp | None = None) -> dict:
     from analysis import chronology, incident_edits, incidents, settings
 
     now = now if now is not None else pd.Timestamp.now(tz=config.TIMEZONE)
-    listed = incidents.list_incidents(store, now).set_index("incident_id")
+    listed = incidents.list_incidents(store).set_index("incident_id")
     if incident_id not in listed.index:
         raise ValueError(f"事件不存在：{incident_id}")
     row = listed.loc[incident_id]
     events = incidents.events(store, incident_id)
-    clocks = incidents.incident_clocks(row, events, now)
+    office = settings.policy(store)
+    clocks = incidents.incident_clocks(row, events, now, office.deadlines)
     posts = incidents.incident_posts(store, incident_id)
     return {
         "incident_id": incident_id, "title": row["title"], "grade": row["grade"], "status": row["status"],
@@ -113,7 +114,7 @@ def report(store, incident_id: str, now: pd.Timestamp | None = None) -> dict:
         "topic": row["topic"], "first_seen_at": row["first_seen_at"], "reasons": list(row["reasons"]),
         "events": events, "deadlines": clocks, "posts": int(row["posts"]),
         "work": incident_edits.work_fields(store, incident_id),
-        "chronology": chronology.chronology(posts, settings.mainstream_sites(store)),
+        "chronology": chronology.chronology(posts, office.mainstream_sites),
     }
 
 

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from analysis import incidents
-from analysis.incidents import _audit, _now, _require_incident
+from analysis import audit, incidents
+from analysis.incidents import _now, _require_incident
 from analysis.store import Store
 
 # 基本情况 template of the seeds, in the order the 专报 prints it.
@@ -48,7 +48,7 @@ def add_posts(store: Store, incident_id: str, post_ids: Sequence[str], actor: st
     _require_open(store, incident_id)
     statements = link_statements(store, incident_id, post_ids, actor)
     if statements:
-        store.execute([*statements, _audit(actor, "incident.add_posts", incident_id,
+        store.execute([*statements, audit.entry(actor, "incident.add_posts", incident_id,
                                            {"posts": [s[1][1] for s in statements]})])
         if regrade:
             incidents.grade_incident(store, incident_id, actor=actor)
@@ -68,7 +68,7 @@ def remove_posts(store: Store, incident_id: str, post_ids: Sequence[str], actor:
         store.execute([
             (f"DELETE FROM incident_posts WHERE incident_id = ? AND post_id IN ({', '.join('?' for _ in present)})",
              [incident_id, *present]),
-            _audit(actor, "incident.remove_posts", incident_id, {"posts": present, "reason": reason}),
+            audit.entry(actor, "incident.remove_posts", incident_id, {"posts": present, "reason": reason}),
         ])
         incidents.grade_incident(store, incident_id, actor=actor)
     return len(present)
@@ -82,7 +82,7 @@ def confirm(store: Store, incident_id: str, actor: str, note: str | None = None)
     store.execute([
         ("UPDATE incidents SET state = 'active', state_by = ?, state_at = ?, state_reason = ? WHERE incident_id = ?",
          [actor, _now().to_pydatetime(), note, incident_id]),
-        _audit(actor, "incident.confirm", incident_id, {"note": note}),
+        audit.entry(actor, "incident.confirm", incident_id, {"note": note}),
     ])
     incidents.add_event(store, incident_id, "核实", actor, note=note or "值班分析员确认立案")
 
@@ -95,7 +95,7 @@ def dismiss(store: Store, incident_id: str, reason: str, actor: str) -> None:
     store.execute([
         ("UPDATE incidents SET state = 'dismissed', state_reason = ?, state_by = ?, state_at = ? WHERE incident_id = ?",
          [reason.strip(), actor, _now().to_pydatetime(), incident_id]),
-        _audit(actor, "incident.dismiss", incident_id, {"reason": reason.strip()}),
+        audit.entry(actor, "incident.dismiss", incident_id, {"reason": reason.strip()}),
     ])
 
 
@@ -122,7 +122,8 @@ def merge(store: Store, source_id: str, target_id: str, actor: str, reason: str 
         ("UPDATE incident_sources SET incident_id = ? WHERE incident_id = ?", [target_id, source_id]),
         ("UPDATE incidents SET state = 'merged', merged_into = ?, state_reason = ?, state_by = ?, state_at = ? "
          "WHERE incident_id = ?", [target_id, reason.strip() or None, actor, _now().to_pydatetime(), source_id]),
-        _audit(actor, "incident.merge", target_id, {"source": source_id, "posts": len(statements), "reason": reason}),
+        audit.entry(actor, "incident.merge", target_id,
+                    {"source": source_id, "posts": len(statements), "reason": reason}),
     ])
     incidents.add_event(store, target_id, "跟踪", actor, note=note)
     incidents.grade_incident(store, target_id, actor=actor)
@@ -159,7 +160,7 @@ def set_work_fields(store: Store, incident_id: str, actor: str, *, responsible_u
     assignments = ", ".join(f"{name} = ?" for name in changes)
     store.execute([
         (f"UPDATE incidents SET {assignments} WHERE incident_id = ?", [*changes.values(), incident_id]),
-        _audit(actor, "incident.work_fields", incident_id, changes),
+        audit.entry(actor, "incident.work_fields", incident_id, changes),
     ])
     return changes
 

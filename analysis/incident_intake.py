@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from analysis import alerts, config, incident_edits, incidents
-from analysis.incidents import TZ, _audit, _now
+from analysis import alerts, audit, config, grading, incident_edits, incidents, settings
+from analysis.incidents import TZ, _now
 from analysis.store import Store
 
 POST_KINDS = ("threshold", "spike", "keyword")   # alert kinds with posts behind them
@@ -103,7 +103,7 @@ def open_from_posts(store: Store, title: str, post_ids: Sequence[str], actor: st
 def ticket_posts(store: Store, keyword: str, start: pd.Timestamp | None = None,
                  end: pd.Timestamp | None = None) -> pd.DataFrame:
     """Hotline/mailbox/留言 tickets whose text holds `keyword` (a group an office opens as one incident)."""
-    channels = sorted(incidents.TICKET_CHANNELS)
+    channels = sorted(grading.TICKET_CHANNELS)
     where = [f"channel IN ({', '.join('?' for _ in channels)})", "contains(text_norm, ?)"]
     params: list = [*channels, keyword.strip()]
     if start is not None:
@@ -117,12 +117,12 @@ def ticket_posts(store: Store, keyword: str, start: pd.Timestamp | None = None,
 
 def open_from_tickets(store: Store, title: str, post_ids: Sequence[str], actor: str,
                       responsible_unit: str | None = None) -> Opened:
-    """A group of tickets as one incident: it runs on the 3-working-day reply clock (see incidents.DEADLINES)."""
+    """A group of tickets as one incident: it runs on the 3-working-day reply clock (see grading.DEADLINES)."""
     post_ids = list(dict.fromkeys(str(p) for p in post_ids))
     if not post_ids:
         raise ValueError("没有找到对应的工单")
     found = _posts(store, [f"post_id IN ({', '.join('?' for _ in post_ids)})"], post_ids)
-    others = found.loc[~found["channel"].isin(incidents.TICKET_CHANNELS), "post_id"].tolist()
+    others = found.loc[~found["channel"].isin(grading.TICKET_CHANNELS), "post_id"].tolist()
     if others:
         raise ValueError(f"以下帖子不是信箱/留言板/热线工单：{'、'.join(others[:5])}")
     return open_from_posts(store, title, post_ids, actor, source="ticket",
@@ -234,12 +234,10 @@ def _open_incidents(store: Store) -> pd.DataFrame:
 
 def propose_incidents(store: Store, now=None, actor: str = "system") -> IntakeReport:
     """Propose (待确认) or attach one incident per qualifying alert; see the module docstring. Idempotent."""
-    from analysis import settings
-
     now = _ts(now) if now is not None else _now()
-    conf = settings.incident_proposals(store)
-    floor = settings.SEVERITY_LEVELS.index(conf["min_severity"])
-    fired = alerts.list_alerts(store, since=now - pd.Timedelta(hours=conf["lookback_hours"]))
+    conf = settings.policy(store).proposals
+    floor = settings.SEVERITY_LEVELS.index(conf.min_severity)
+    fired = alerts.list_alerts(store, since=now - pd.Timedelta(hours=conf.lookback_hours))
     report = IntakeReport()
     for alert in fired.sort_values(["fired_at", "alert_id"]).itertuples():
         if (alert.kind not in POST_KINDS or alert.fired_at > now or alert.state == "closed"
@@ -250,7 +248,7 @@ def propose_incidents(store: Store, now=None, actor: str = "system") -> IntakeRe
         posts = alert_posts(store, row)
         if posts.empty:
             continue
-        target = _same_story(store, row, conf["attach_hours"])
+        target = _same_story(store, row, conf.attach_hours)
         if target is None:
             opened = open_from_alert(store, alert.alert_id, actor, state="proposed")
             report.proposed.append(opened.incident_id)
@@ -260,7 +258,7 @@ def propose_incidents(store: Store, now=None, actor: str = "system") -> IntakeRe
             *statements,
             ("INSERT INTO incident_sources (kind, source_key, incident_id, linked_by) VALUES ('alert', ?, ?, ?)",
              [str(alert.alert_id), target, actor]),
-            _audit(actor, "incident.attach", target, {"alert": alert.alert_id, "posts": len(statements),
+            audit.entry(actor, "incident.attach", target, {"alert": alert.alert_id, "posts": len(statements),
                                                        "message": alert.message}),
         ])
         if statements:
@@ -290,10 +288,8 @@ def _same_story(store: Store, alert: pd.Series, attach_hours: float) -> str | No
 
 def grow_incidents(store: Store, now=None, actor: str = "system") -> IntakeReport:
     """Every open incident takes the stored posts that match it and is re-graded when any joined. Idempotent."""
-    from analysis import settings
-
     now = _ts(now) if now is not None else _now()
-    quiet = pd.Timedelta(hours=settings.incident_proposals(store)["grow_quiet_hours"])
+    quiet = pd.Timedelta(hours=settings.policy(store).proposals.grow_quiet_hours)
     report = IntakeReport()
     for incident in _open_incidents(store).itertuples():
         words = [w for w in _listed(incident.match_keywords) if w]
@@ -324,7 +320,7 @@ def grow_incidents(store: Store, now=None, actor: str = "system") -> IntakeRepor
         if joining.empty:
             continue
         statements = incident_edits.link_statements(store, incident.incident_id, joining["post_id"].tolist(), actor)
-        store.execute([*statements, _audit(actor, "incident.grow", incident.incident_id,
+        store.execute([*statements, audit.entry(actor, "incident.grow", incident.incident_id,
                                            {"posts": len(statements), "at": now.isoformat()})])
         grade = incidents.grade_incident(store, incident.incident_id, at=now, actor=actor)
         report.grown.append((incident.incident_id, len(statements), grade.grade))

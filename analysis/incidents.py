@@ -2,8 +2,8 @@
 
 The rules follow the work system of Chinese 舆情 offices: found → verified → graded → reported within a
 deadline → handed to a unit → handled → answered publicly → tracked and urged → closed → reviewed →
-archived. Tier sets, thresholds and deadlines are data (see TIER_SETS, GradingThresholds, DEADLINES),
-so an office can change them in settings without touching code.
+archived. Tier sets, thresholds and deadlines are data (analysis.grading), and an office's own choice of them
+is its policy (analysis.settings.policy), edited on the 设置 page without touching code.
 """
 
 from __future__ import annotations
@@ -12,41 +12,26 @@ import json
 import uuid
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
 
-from analysis import config, sensitive
+from analysis import audit, config, grading, sensitive, settings
+from analysis.grading import (
+    LIFECYCLE,
+    Deadline,
+    GradingThresholds,
+    clocks_for,
+    deadline_items,
+    grades_of,
+    is_ticket_incident,
+)
 from analysis.store import Store
 
 TZ = config.TIMEZONE
 
-# -- tiers --------------------------------------------------------------------------------------------
-# Each tier set lists grades from gravest to mildest, with the colour the UI and briefings use.
-TIER_SETS: dict[str, tuple[tuple[str, str], ...]] = {
-    "三级": (("一级", "#d62728"), ("二级", "#ff7f0e"), ("三级", "#1f77b4")),
-    "四级": (("特别重大", "#d62728"), ("重大", "#ff7f0e"), ("较大", "#f2c500"), ("一般", "#1f77b4")),
-}
-DEFAULT_TIER_SET = "三级"
-# Deadline profiles are defined once for the 3-tier grades; 4-tier grades map onto them.
-DEADLINE_PROFILE = {"一级": "一级", "二级": "二级", "三级": "三级",
-                    "特别重大": "一级", "重大": "一级", "较大": "二级", "一般": "三级"}
-
-
-def grades_of(tier_set: str) -> list[str]:
-    if tier_set not in TIER_SETS:
-        raise ValueError(f"未知的分级体系：{tier_set}（可选：{'、'.join(TIER_SETS)}）")
-    return [grade for grade, _ in TIER_SETS[tier_set]]
-
-
-def grade_colour(grade: str) -> str:
-    return next((colour for tiers in TIER_SETS.values() for g, colour in tiers if g == grade), "#9e9e9e")
-
-
 # -- lifecycle ------------------------------------------------------------------------------------------
-LIFECYCLE: tuple[str, ...] = ("监测发现", "核实", "研判定级", "报送", "批办/交办", "处置", "公开回应", "跟踪",
-                              "督办/催办", "办结/化解", "总结评估", "归档")
 REOPEN = "重新打开"
 # A step may be recorded once its prerequisites are; repeatable steps may be recorded again.
 PREREQUISITES: dict[str, tuple[str, ...]] = {
@@ -97,28 +82,6 @@ MASS_INCIDENT_WORDS = ("聚集", "群体性", "围堵", "堵路", "静坐", "拉
 
 
 @dataclass(frozen=True)
-class GradingThresholds:
-    """Count thresholds tighten inside sensitive periods (multiplied by the period's factor)."""
-
-    spread_window_minutes: int = 30       # "30分钟内跨N个平台传播"
-    fast_spread_channels: int = 5
-    severe_posts_per_hour: int = 100       # rapid fermentation
-    severe_posts: int = 300
-    several_sites: int = 3
-    dozens_of_comments: int = 30
-    rising_negative_points: float = 0.10   # negative share up by 10 points day on day
-    min_keyword_posts: int = 3             # one stray word is not a casualty report
-    escalate_after_hours: int = 24         # a 二级 still growing after a day becomes 一级
-
-    def tightened(self, factor: float) -> GradingThresholds:
-        if factor >= 1:
-            return self
-        counts = ("fast_spread_channels", "severe_posts_per_hour", "severe_posts", "several_sites",
-                  "dozens_of_comments", "min_keyword_posts")
-        return replace(self, **{name: max(1, int(np.ceil(getattr(self, name) * factor))) for name in counts})
-
-
-@dataclass(frozen=True)
 class Signals:
     """What is measured about an incident's posts up to a moment; every grade reason cites these."""
 
@@ -142,9 +105,8 @@ class Signals:
 
 
 def measure(posts: pd.DataFrame, at: pd.Timestamp, thresholds: GradingThresholds,
-            previous: tuple[str, pd.Timestamp] | None = None,
-            periods: Sequence[sensitive.SensitivePeriod] = sensitive.DEFAULT_PERIODS,
-            mainstream_sites: Sequence[str] = config.MAINSTREAM_SITES) -> Signals:
+            previous: tuple[str, pd.Timestamp] | None, periods: Sequence[sensitive.SensitivePeriod],
+            mainstream_sites: Sequence[str]) -> Signals:
     """Signals from the incident's posts (columns created_at, channel, site, text_norm, sentiment_label,
     comment_count) as of `at`."""
     posts = posts[posts["created_at"] <= at].sort_values("created_at")
@@ -213,9 +175,8 @@ class Grade:
     reasons: tuple[str, ...]
 
 
-def grade(signals: Signals, tier_set: str = DEFAULT_TIER_SET, at: pd.Timestamp | None = None,
-          thresholds: GradingThresholds = GradingThresholds(),
-          periods: Sequence[sensitive.SensitivePeriod] = sensitive.DEFAULT_PERIODS) -> Grade:
+def grade(signals: Signals, tier_set: str, at: pd.Timestamp | None, thresholds: GradingThresholds,
+          periods: Sequence[sensitive.SensitivePeriod]) -> Grade:
     """The grade and every reason that fired, in Chinese. The gravest level with a reason wins."""
     t = thresholds.tightened(sensitive.threshold_factor(at, periods)) if at is not None else thresholds
     s = signals
@@ -267,84 +228,6 @@ def grade(signals: Signals, tier_set: str = DEFAULT_TIER_SET, at: pd.Timestamp |
     return Grade(tier_set, grades[2], tuple(mild))
 
 
-# -- deadlines ----------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Deadline:
-    """A clock: `step` must be recorded within `minutes` (hard limit `hard_minutes`) after `anchor`."""
-
-    profile: str          # 一级 / 二级 / 三级 (4-tier grades map via DEADLINE_PROFILE)
-    label: str
-    step: str
-    anchor: str
-    minutes: int
-    hard_minutes: int | None = None
-    ticket_only: bool = False   # only for incidents from mailboxes, 留言板 or hotline tickets
-
-
-# Defaults from the seeds and 国办发〔2016〕61号; offices edit them in settings.
-DEADLINES: tuple[Deadline, ...] = (
-    Deadline("一级", "首报（30分钟内报送）", "报送", "监测发现", 30),
-    Deadline("一级", "基本情况报告（2小时内）", "核实", "监测发现", 120),
-    Deadline("一级", "权威发布（3小时，最迟5小时）", "公开回应", "监测发现", 180, 300),
-    Deadline("一级", "新闻发布会/回应（24小时内）", "公开回应", "监测发现", 24 * 60),
-    Deadline("二级", "报送（2小时内）", "报送", "监测发现", 120),
-    Deadline("二级", "公开回应（48小时内）", "公开回应", "监测发现", 48 * 60),
-    Deadline("三级", "报送（24小时内）", "报送", "监测发现", 24 * 60),
-    Deadline("三级", "公开回应（48小时内）", "公开回应", "监测发现", 48 * 60),
-    *(Deadline(p, "信件/留言答复（3个工作日，最迟5日）", "公开回应", "监测发现", 3 * 24 * 60, 5 * 24 * 60, True)
-      for p in ("一级", "二级", "三级")),
-    *(Deadline(p, "总结评估（办结后3日内）", "总结评估", "办结/化解", 3 * 24 * 60) for p in ("一级", "二级", "三级")),
-)
-TICKET_CHANNELS = frozenset({"市长信箱", "书记信箱", "留言板", "12345热线", "上级转办", "信访"})
-
-
-def is_ticket_incident(channels) -> bool:
-    """An incident whose posts all came through mailboxes, 留言板 or hotlines runs on the reply clock."""
-    return len(channels) > 0 and set(channels) <= TICKET_CHANNELS
-
-
-def deadline_items(grade_name: str, events: pd.DataFrame, from_tickets: bool) -> pd.DataFrame:
-    """Every deadline of one incident with its anchor, due times and when (if ever) it was met.
-
-    `events` has columns step, occurred_at (the incident's lifecycle log). Independent of the current
-    time, so a back-test can ask "was it overdue at t?" without re-reading the log.
-    """
-    profile = DEADLINE_PROFILE.get(grade_name, "三级")
-    rows = []
-    for d in DEADLINES:
-        if d.profile != profile or (d.ticket_only and not from_tickets):
-            continue
-        if not d.ticket_only and from_tickets and d.step == "公开回应":
-            continue  # tickets are answered on the mailbox clock, not the press clock
-        anchors = events.loc[events["step"] == d.anchor, "occurred_at"]
-        if anchors.empty:
-            continue
-        start = anchors.min()
-        done = events.loc[(events["step"] == d.step) & (events["occurred_at"] >= start), "occurred_at"]
-        rows.append({"label": d.label, "step": d.step, "anchor_at": start,
-                     "due_at": start + pd.Timedelta(minutes=d.minutes),
-                     "hard_due_at": start + pd.Timedelta(minutes=d.hard_minutes or d.minutes),
-                     "done_at": done.min() if not done.empty else pd.NaT})
-    items = pd.DataFrame(rows, columns=["label", "step", "anchor_at", "due_at", "hard_due_at", "done_at"])
-    for column in ("anchor_at", "due_at", "hard_due_at", "done_at"):
-        items[column] = pd.to_datetime(items[column], utc=True).dt.tz_convert(TZ)
-    return items
-
-
-def clocks_for(grade_name: str, events: pd.DataFrame, from_tickets: bool, now: pd.Timestamp) -> pd.DataFrame:
-    """Every deadline of one incident at `now`: met on time / late, running, or overdue, and minutes left."""
-    clocks = deadline_items(grade_name, events[events["occurred_at"] <= now], from_tickets)
-    done = clocks["done_at"].notna()
-    left = (clocks["hard_due_at"] - now).dt.total_seconds() / 60
-    clocks["status"] = np.select(
-        [done & (clocks["done_at"] <= clocks["due_at"]), done & (clocks["done_at"] <= clocks["hard_due_at"]), done,
-         left < 0],
-        ["按时", "超目标未超时限", "逾期完成", "已逾期"], default="进行中")
-    clocks["minutes_left"] = left.where(~done)
-    clocks["is_overdue"] = clocks["status"].isin(["已逾期", "逾期完成"])
-    return clocks
-
-
 def format_minutes(minutes: float | None) -> str:
     """'剩余1小时20分' or '已逾期3小时5分' for the clocks."""
     if minutes is None or pd.isna(minutes):
@@ -361,11 +244,6 @@ def _now() -> pd.Timestamp:
     return pd.Timestamp.now(tz=TZ)
 
 
-def _audit(actor: str, action: str, target: str, details: dict) -> tuple[str, list]:
-    return ("INSERT INTO audit_log (actor, action, target, details) VALUES (?, ?, ?, ?)",
-            [actor, action, target, json.dumps(details, ensure_ascii=False, default=str)])
-
-
 def create_incident(store: Store, title: str, post_ids: list[str], actor: str, source: str = "analyst",
                     topic: str | None = None, region: str | None = None, responsible_unit: str | None = None,
                     first_seen_at: pd.Timestamp | None = None, tier_set: str | None = None,
@@ -374,11 +252,9 @@ def create_incident(store: Store, title: str, post_ids: list[str], actor: str, s
     """Create an incident over existing posts and record 监测发现 at first sight (grading is the caller's:
     analysis.incident_intake opens and grades). Without `tier_set` the office's default tier set applies.
     `keywords` and `channels` (None: any) are what new posts must match to join it while it is open."""
-    from analysis import settings  # settings builds on this module's constants
-
     if not title.strip():
         raise ValueError("事件标题不能为空")
-    tier_set = tier_set or settings.tier_set(store)
+    tier_set = tier_set or settings.policy(store).tier_set
     grades_of(tier_set)
     post_ids = list(dict.fromkeys(post_ids))
     found = pd.DataFrame(columns=["post_id", "channel", "created_at"])
@@ -404,7 +280,7 @@ def create_incident(store: Store, title: str, post_ids: list[str], actor: str, s
           for post in found.itertuples()],
         ("INSERT INTO incident_events (incident_id, step, occurred_at, actor, note) VALUES (?, ?, ?, ?, ?)",
          [incident_id, "监测发现", pd.Timestamp(first_seen_at).to_pydatetime(), actor, note or f"来源：{source}"]),
-        _audit(actor, "create_incident", incident_id, {"title": title, "posts": len(post_ids)}),
+        audit.entry(actor, "create_incident", incident_id, {"title": title, "posts": len(post_ids)}),
     ]
     store.execute(statements)
     return incident_id
@@ -429,7 +305,7 @@ def add_event(store: Store, incident_id: str, step: str, actor: str, at: pd.Time
     store.execute([
         ("INSERT INTO incident_events (incident_id, step, occurred_at, actor, note) VALUES (?, ?, ?, ?, ?)",
          [incident_id, step, at.to_pydatetime(), actor, note]),
-        _audit(actor, "incident_event", incident_id, {"step": step, "at": at, "note": note}),
+        audit.entry(actor, "incident_event", incident_id, {"step": step, "at": at, "note": note}),
     ])
 
 
@@ -471,20 +347,13 @@ def grade_history(store: Store, incident_id: str) -> pd.DataFrame:
                        "FROM incident_grades WHERE incident_id = ? ORDER BY graded_at", [incident_id])
 
 
-def current_grade(store: Store, incident_id: str) -> pd.Series | None:
-    """The latest grading; an analyst's override stands until a later one."""
-    history = grade_history(store, incident_id)
-    return None if history.empty else history.iloc[-1]
-
-
 def grade_incident(store: Store, incident_id: str, at: pd.Timestamp | None = None, actor: str = "system",
                    thresholds: GradingThresholds | None = None) -> Grade:
     """Compute and store the grade with its reasons (kept beside any override). Thresholds, sensitive
-    periods and mainstream sites come from settings unless `thresholds` is given."""
-    from analysis import settings  # settings builds on this module's constants
-
-    thresholds = thresholds or settings.grading_thresholds(store)
-    periods, mainstream = settings.sensitive_periods(store), settings.mainstream_sites(store)
+    periods and mainstream sites are the office's policy, the thresholds unless `thresholds` is given."""
+    office = settings.policy(store)
+    thresholds = thresholds or office.thresholds
+    periods, mainstream = office.periods, office.mainstream_sites
     incident = _require_incident(store, incident_id)
     at = pd.Timestamp(at) if at is not None else _now()
     history = grade_history(store, incident_id)
@@ -511,13 +380,12 @@ def override_grade(store: Store, incident_id: str, new_grade: str, reason: str, 
         ("INSERT INTO incident_grades VALUES (?, ?, ?, ?, ?, '{}', true, ?, ?)",
          [incident_id, _now().to_pydatetime(), incident["tier_set"], new_grade, [f"人工定级：{reason.strip()}"],
           actor, reason.strip()]),
-        _audit(actor, "override_grade", incident_id, {"grade": new_grade, "reason": reason}),
+        audit.entry(actor, "override_grade", incident_id, {"grade": new_grade, "reason": reason}),
     ])
 
 
-def list_incidents(store: Store, now: pd.Timestamp | None = None) -> pd.DataFrame:
-    """One row per incident: grade, status, last step, posts, first seen / closed, next deadline."""
-    now = now or _now()
+def list_incidents(store: Store) -> pd.DataFrame:
+    """One row per incident: grade, status, last step, posts, channels, first seen / closed."""
     frame = store.query(
         """WITH last_grade AS (
                SELECT incident_id, arg_max(grade, graded_at) AS grade, arg_max(reasons, graded_at) AS reasons
@@ -566,12 +434,13 @@ def deadline_table(store: Store, listed: pd.DataFrame | None = None) -> pd.DataF
     when you already have it, rather than listing twice."""
     incidents = list_incidents(store) if listed is None else listed
     all_events = store.query("SELECT incident_id, step, occurred_at FROM incident_events")
+    deadlines = settings.policy(store).deadlines
     parts = []
     for incident in incidents.itertuples():
         if incident.status in INACTIVE_STATUSES:
             continue
         items = deadline_items(incident.grade or "三级", all_events[all_events["incident_id"] == incident.incident_id],
-                               is_ticket_incident(incident.channels))
+                               is_ticket_incident(incident.channels), deadlines)
         parts.append(items.assign(incident_id=incident.incident_id, title=incident.title, grade=incident.grade))
     columns = ["incident_id", "title", "grade", "step", "label", "anchor_at", "hard_due_at", "done_at"]
     if not parts:  # typed, so clocks_at can subtract times from it (an object column cannot)
@@ -595,14 +464,15 @@ def deadline_clocks(store: Store, now: pd.Timestamp | None = None,
     return clocks_at(deadline_table(store, listed), pd.Timestamp(now) if now is not None else _now())
 
 
-def incident_clocks(incident: pd.Series, incident_events: pd.DataFrame, now: pd.Timestamp) -> pd.DataFrame:
+def incident_clocks(incident: pd.Series, incident_events: pd.DataFrame, now: pd.Timestamp,
+                    deadlines: Sequence[Deadline]) -> pd.DataFrame:
     """All deadlines of one incident (met, missed and running) with the time left in words.
 
     Pure: built from the incident's row of list_incidents and its events, which a page already has cached, so
     the clocks tick with `now` on every render without another query.
     """
     clocks = clocks_for(incident["grade"] or "三级", incident_events, is_ticket_incident(incident["channels"]),
-                        pd.Timestamp(now))
+                        pd.Timestamp(now), deadlines)
     clocks["time_left"] = clocks["minutes_left"].map(format_minutes)
     return clocks
 
@@ -619,7 +489,7 @@ def hourly_counts(posts: pd.DataFrame) -> pd.DataFrame:
 def escalate_overdue(store: Store, now: pd.Timestamp | None = None, actor: str = "system") -> int:
     """Record one 督办/催办 event per overdue deadline (idempotent: the note names the deadline)."""
     now = pd.Timestamp(now) if now is not None else _now()
-    listed = list_incidents(store, now)
+    listed = list_incidents(store)
     clocks = deadline_clocks(store, now, listed)
     # A closed incident's review deadline can run late too, but 督办 belongs to open handling: the lifecycle
     # refuses it after 办结 (the deadline alert rule still reports it).
@@ -640,13 +510,14 @@ def escalate_overdue(store: Store, now: pd.Timestamp | None = None, actor: str =
 def kpis(store: Store, start: pd.Timestamp, end: pd.Timestamp, now: pd.Timestamp | None = None) -> dict:
     """Incidents first seen in [start, end): by grade, 化解率, reply rate, response times, on-time rates."""
     now = pd.Timestamp(now) if now is not None else _now()
-    incidents = list_incidents(store, now)
+    incidents = list_incidents(store)
     incidents = incidents[~incidents["status"].isin(["误报", "已合并"])]  # a false alarm is no incident
     inside = incidents[(incidents["first_seen_at"] >= start) & (incidents["first_seen_at"] < end)]
     if inside.empty:
         return {"incidents": 0, "by_grade": {}, "resolution_rate": None, "reply_rate": None,
                 "mean_response_hours": None, "p90_response_hours": None, "on_time_rate": {}, "overdue": 0}
     all_events = store.query("SELECT incident_id, step, occurred_at FROM incident_events")
+    deadlines = settings.policy(store).deadlines
     response_hours, on_time, overdue = [], {}, 0
     for incident in inside.itertuples():
         own = all_events[all_events["incident_id"] == incident.incident_id]
@@ -654,11 +525,11 @@ def kpis(store: Store, start: pd.Timestamp, end: pd.Timestamp, now: pd.Timestamp
         replies = own.loc[own["step"] == "公开回应", "occurred_at"]
         if not replies.empty:
             response_hours.append((replies.min() - found).total_seconds() / 3600)
-        clocks = clocks_for(incident.grade or "三级", own, is_ticket_incident(incident.channels), now)
+        clocks = clocks_for(incident.grade or "三级", own, is_ticket_incident(incident.channels), now, deadlines)
         for clock in clocks.itertuples():
-            if clock.status != "进行中":
-                on_time.setdefault(clock.step, []).append(clock.status in ("按时", "超目标未超时限"))
-        overdue += int((clocks["status"] == "已逾期").sum())
+            if clock.status != grading.RUNNING:
+                on_time.setdefault(clock.step, []).append(clock.status in grading.ON_TIME_STATUSES)
+        overdue += int((clocks["status"] == grading.OVERDUE).sum())
     replied = sum(1 for i in inside.itertuples() if "公开回应" in i.history)
     hours = np.array(response_hours)
     return {
@@ -676,7 +547,7 @@ def kpis(store: Store, start: pd.Timestamp, end: pd.Timestamp, now: pd.Timestamp
 def open_board(store: Store, now: pd.Timestamp | None = None) -> pd.DataFrame:
     """Open incidents, gravest first, each with its most urgent deadline (overdue first) for the overview."""
     now = pd.Timestamp(now) if now is not None else _now()
-    listed = list_incidents(store, now)
+    listed = list_incidents(store)
     open_ones = listed[listed["status"].isin(OPEN_STATUSES)]
     clocks = deadline_clocks(store, now, listed).sort_values("minutes_left")
     urgent = clocks.drop_duplicates("incident_id").set_index("incident_id")
@@ -685,6 +556,5 @@ def open_board(store: Store, now: pd.Timestamp | None = None) -> pd.DataFrame:
     board["minutes_left"] = board["incident_id"].map(urgent["minutes_left"])
     board["time_left"] = board["minutes_left"].map(format_minutes)
     board["is_overdue"] = board["minutes_left"].lt(0)
-    order = {grade: rank for tiers in TIER_SETS.values() for rank, (grade, _) in enumerate(tiers)}
-    board["rank"] = board["grade"].map(order).fillna(99)
+    board["rank"] = board["grade"].map(grading.GRADE_RANK).fillna(99)
     return board.sort_values(["rank", "minutes_left"]).drop(columns="rank").reset_index(drop=True)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis import config
+from analysis import settings
 from analysis.config import TIMEZONE
 from analysis.filters import Filters
 from analysis.store import Store
@@ -221,7 +221,7 @@ def spread(store: Store, f: Filters) -> pd.DataFrame:
     """
     where, params = f.where()
     group = "'全部'" if f.group_by == "none" else _GROUP_COLUMNS[f.group_by]
-    mainstream = list(config.MAINSTREAM_SITES)
+    mainstream = list(settings.policy(store).mainstream_sites)
     placeholders = ", ".join("?" for _ in mainstream)
     totals = store.query(
         f"""SELECT {group} AS grp, {_AGGREGATES},
@@ -241,7 +241,8 @@ def spread(store: Store, f: Filters) -> pd.DataFrame:
     )
     speed = hourly.groupby("grp", dropna=False).agg(
         peak_velocity=("posts", "max"), mean_velocity=("posts", "mean"), active_hours=("posts", "size"))
-    speed["acceleration"] = hourly.groupby("grp", dropna=False).apply(_last_hour_change, include_groups=False)
+    speed["acceleration"] = (hourly.groupby("grp", dropna=False).apply(_last_hour_change, include_groups=False)
+                             if len(hourly) else pd.Series(dtype="int64"))  # on no rows apply gives a frame
     frame = totals.merge(speed, left_on="grp", right_index=True, how="left")
     frame["mainstream_sites"] = [sorted(v) if isinstance(v, list | np.ndarray) else []
                                  for v in frame["mainstream_sites"]]

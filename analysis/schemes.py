@@ -22,7 +22,7 @@ from functools import lru_cache
 
 import pandas as pd
 
-from analysis import config, text, topics
+from analysis import audit, config, text, topics
 from analysis.store import Store, seed_new_databases
 
 SCOPES = {"both": "标题和正文", "title": "仅标题", "text": "仅正文"}
@@ -346,11 +346,6 @@ def _retagged(store: Store, schemes: Sequence[Scheme]) -> pd.DataFrame:
     return frame[changed].reset_index(drop=True)
 
 
-def _audit(actor: str, action: str, name: str, details: dict) -> tuple[str, list]:
-    return ("INSERT INTO audit_log (actor, action, target, details) VALUES (?, ?, ?, ?)",
-            [actor, action, name, json.dumps(details, ensure_ascii=False)])
-
-
 def _write(store: Store, schemes: Sequence[Scheme], statements: list[tuple[str, list]]) -> int:
     """Run the scheme statements and re-tag the posts in one transaction; returns the posts re-tagged."""
     changes = _retagged(store, schemes)
@@ -374,7 +369,8 @@ def save(store: Store, scheme: Scheme, actor: str) -> int:
          "VALUES (?, ?, ?, ?, ?, ?, ?)",
          [scheme.name, scheme.expression, scheme.scope, list(scheme.channels) or None, scheme.owner,
           position, actor]),
-        _audit(actor, "schemes.save", scheme.name, {"old": old.as_dict() if old else None, "new": scheme.as_dict()}),
+        audit.entry(actor, "schemes.save", scheme.name,
+                    {"old": old.as_dict() if old else None, "new": scheme.as_dict()}),
     ]
     return _write(store, after, statements)
 
@@ -387,7 +383,7 @@ def remove(store: Store, name: str, actor: str) -> int:
         raise KeyError(f"没有名为“{name}”的监测方案")
     return _write(store, [s for s in current if s.name != name], [
         ("DELETE FROM schemes WHERE name = ?", [name]),
-        _audit(actor, "schemes.remove", name, {"old": old.as_dict(), "new": None})])
+        audit.entry(actor, "schemes.remove", name, {"old": old.as_dict(), "new": None})])
 
 
 def tag_batch(store: Store, posts: pd.DataFrame) -> pd.DataFrame:

@@ -46,13 +46,13 @@ DEFAULT_PERIODS: tuple[SensitivePeriod, ...] = tuple(
 )
 
 
-def active_period(at: pd.Timestamp, periods: Sequence[SensitivePeriod] = DEFAULT_PERIODS) -> SensitivePeriod | None:
+def active_period(at: pd.Timestamp, periods: Sequence[SensitivePeriod]) -> SensitivePeriod | None:
     """The tightest period covering `at`, if any."""
     covering = [p for p in periods if p.covers(at)]
     return min(covering, key=lambda p: p.factor) if covering else None
 
 
-def threshold_factor(at: pd.Timestamp, periods: Sequence[SensitivePeriod] = DEFAULT_PERIODS) -> float:
+def threshold_factor(at: pd.Timestamp, periods: Sequence[SensitivePeriod]) -> float:
     """Multiply thresholds by this: 1.0 normally, the period's factor inside a sensitive period."""
     period = active_period(at, periods)
     return period.factor if period else 1.0

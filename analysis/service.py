@@ -13,6 +13,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 
 import pandas as pd
 
@@ -103,7 +104,7 @@ def cli_status(argv: list[str]) -> int:
 
 
 # -- the API's routes ---------------------------------------------------------------------------------------------
-def _routes(store: Store, running: scheduler.Scheduler) -> dict:
+def _routes(store: Store, running: scheduler.Scheduler, main: Callable[..., int]) -> dict:
     from analysis import alerts, incidents, metrics
     from analysis.filters import Filters
 
@@ -120,7 +121,8 @@ def _routes(store: Store, running: scheduler.Scheduler) -> dict:
             return cli.jsonable({**row.iloc[0].to_dict(),
                                  "events": incidents.events(store, incident_id),
                                  "deadlines": incidents.incident_clocks(row.iloc[0], incidents.events(
-                                     store, incident_id), pd.Timestamp.now(tz=TIMEZONE))})
+                                     store, incident_id), pd.Timestamp.now(tz=TIMEZONE),
+                                     settings.policy(store).deadlines)})
         return cli.jsonable(listed)
 
     def alert_list(query, body):
@@ -143,7 +145,7 @@ def _routes(store: Store, running: scheduler.Scheduler) -> dict:
         argv = body.get("argv")
         if not isinstance(argv, list) or not all(isinstance(a, str) for a in argv):
             raise ValueError("argv must be a list of strings")
-        return api.run_verb(argv)
+        return api.run_verb(main, argv)
 
     return {("GET", "/api/status"): status, ("GET", "/api/incidents"): incident_list,
             ("GET", "/api/alerts"): alert_list, ("GET", "/api/metrics/headline"): headline,
@@ -151,7 +153,7 @@ def _routes(store: Store, running: scheduler.Scheduler) -> dict:
 
 
 # -- serve --------------------------------------------------------------------------------------------------------
-def cli_serve(argv: list[str]) -> int:
+def cli_serve(argv: list[str], main: Callable[..., int]) -> int:
     parser = argparse.ArgumentParser(prog="python -m analysis serve",
                                      description="dashboard + scheduler + loopback API on one database")
     parser.add_argument("--db", help=f"database file (default ${config.DB_ENV_VAR} or data/opinion.duckdb)")
@@ -171,7 +173,7 @@ def cli_serve(argv: list[str]) -> int:
     global _CURRENT
     running = scheduler.Scheduler(store, args.tick_seconds)
     _CURRENT = running
-    server = api.ApiServer(_routes(store, running), port=args.api_port)
+    server = api.ApiServer(_routes(store, running, main), port=args.api_port)
     server.start()
     service_path = api.write_service_file(db, server.port, server.token, os.getpid())
     running.start()

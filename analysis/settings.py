@@ -18,8 +18,9 @@ from typing import Any
 
 import pandas as pd
 
-from analysis import config, delivery, sensitive, topics
-from analysis.incidents import DEFAULT_TIER_SET, TIER_SETS, GradingThresholds
+from analysis import audit, config, delivery, sensitive, topics
+from analysis.grading import DEADLINES, DEFAULT_TIER_SET, LIFECYCLE, PROFILES, TIER_SETS, Deadline, GradingThresholds
+from analysis.policy import Policy, Proposals
 from analysis.store import Store
 
 
@@ -125,6 +126,63 @@ def _check_thresholds(value) -> list[str]:
 def _normalize_thresholds(value: dict) -> dict:
     merged = asdict(GradingThresholds()) | value
     return {name: (int(v) if _THRESHOLDS[name].kind == "int" else float(v)) for name, v in merged.items()}
+
+
+# -- deadlines -------------------------------------------------------------------------------------------
+DEADLINE_FIELDS: tuple[Field, ...] = (
+    Field("profile", "适用级别", "choice", options=PROFILES,
+          help="一级/二级/三级；四级体系的特别重大、重大归一级，较大归二级，一般归三级"),
+    Field("label", "时限名称", help="如 首报（30分钟内报送）"),
+    Field("anchor", "起算环节", "choice", help="从该环节首次记录时起算", options=LIFECYCLE),
+    Field("step", "完成环节", "choice", help="记录该环节即视为完成", options=LIFECYCLE),
+    Field("minutes", "目标时限", "int", "分钟", 1, 60 * 24 * 30, "在此时限内完成计为按时"),
+    Field("hard_minutes", "最迟时限", "int", "分钟", 1, 60 * 24 * 30, "可空；超过目标但未超过最迟时限仍计为按时"),
+    Field("ticket_only", "仅信件/留言/热线", "bool", help="只适用于全部来自信箱、留言板或热线的事件（答复时限）"),
+)
+
+
+def _deadline_to_json(deadline: Deadline) -> dict:
+    return asdict(deadline)
+
+
+def _check_deadlines(value) -> list[str]:
+    field = "处置时限（deadlines）"
+    if not isinstance(value, list):
+        return [f"{field}必须是列表，每项形如 "
+                + json.dumps(_deadline_to_json(DEADLINES[0]), ensure_ascii=False)]
+    errors = []
+    names = {f.key for f in DEADLINE_FIELDS}
+    for number, item in enumerate(value, start=1):
+        where = f"{field}第{number}项"
+        if not isinstance(item, dict):
+            errors.append(f"{where}必须是 JSON 对象")
+            continue
+        unknown = set(item) - names
+        if unknown:
+            errors.append(f"{where}有未知字段：{'、'.join(sorted(unknown))}")
+        if item.get("profile") not in PROFILES:
+            errors.append(f"{where}的适用级别（profile）应为 {'、'.join(PROFILES)} 之一，收到：{item.get('profile')!r}")
+        if not isinstance(item.get("label"), str) or not item["label"].strip():
+            errors.append(f"{where}的时限名称（label）不能为空")
+        for key, label in (("anchor", "起算环节"), ("step", "完成环节")):
+            if item.get(key) not in LIFECYCLE:
+                errors.append(f"{where}的{label}（{key}）应为处置环节之一（{'、'.join(LIFECYCLE)}），"
+                              f"收到：{item.get(key)!r}")
+        minutes, hard = item.get("minutes"), item.get("hard_minutes")
+        if not (_is_number(minutes) and minutes == int(minutes) and minutes > 0):
+            errors.append(f"{where}的目标时限（minutes）应为正整数（分钟），收到：{minutes!r}")
+        elif hard is not None and not (_is_number(hard) and hard == int(hard) and hard >= minutes):
+            errors.append(f"{where}的最迟时限（hard_minutes）应为空或不小于目标时限的整数（分钟），收到：{hard!r}")
+        if not isinstance(item.get("ticket_only", False), bool):
+            errors.append(f"{where}的“仅信件/留言/热线”（ticket_only）应为 true 或 false")
+    return errors
+
+
+def _normalize_deadlines(value: list) -> list[dict]:
+    return [_deadline_to_json(Deadline(
+        item["profile"], item["label"].strip(), item["step"], item["anchor"], int(item["minutes"]),
+        None if item.get("hard_minutes") is None else int(item["hard_minutes"]), bool(item.get("ticket_only", False))))
+        for item in value]
 
 
 # -- sensitive_periods -----------------------------------------------------------------------------------
@@ -285,6 +343,10 @@ REGISTRY: dict[str, Setting] = {s.key: s for s in (
             "事件自动定级所用的计数阈值；敏感时期内计数阈值按收紧系数下调。",
             lambda: asdict(GradingThresholds()), _check_thresholds, _normalize_thresholds,
             form=Form("record", THRESHOLD_FIELDS)),
+    Setting("deadlines", "处置时限",
+            "各级事件从起算环节到完成环节的时限（分钟）；超过目标时限但未超过最迟时限仍计为按时。",
+            lambda: [_deadline_to_json(d) for d in DEADLINES], _check_deadlines, _normalize_deadlines,
+            form=Form("rows", DEADLINE_FIELDS)),
     Setting("sensitive_periods", "敏感时期",
             "节假日、重要会议、纪念日等：期间预警与定级阈值乘以收紧系数（0–1，越小越严）。日期含首尾。",
             lambda: [_period_to_json(p) for p in sensitive.DEFAULT_PERIODS], _check_periods, _normalize_periods,
@@ -353,10 +415,6 @@ def get(store: Store, key: str) -> Any:
     return setting.normalize(value)
 
 
-def get_all(store: Store) -> dict[str, Any]:
-    return {key: get(store, key) for key in REGISTRY}
-
-
 def is_customised(store: Store, key: str) -> bool:
     return _stored(store, _setting(key).key)[0]
 
@@ -372,11 +430,6 @@ def problems(store: Store) -> list[str]:
 
 
 # -- writing -------------------------------------------------------------------------------------------------
-def _audit(actor: str, action: str, key: str, old, new) -> tuple[str, list]:
-    return ("INSERT INTO audit_log (actor, action, target, details) VALUES (?, ?, ?, ?)",
-            [actor, action, key, json.dumps({"old": old, "new": new}, ensure_ascii=False, default=str)])
-
-
 def save(store: Store, key: str, value: Any, actor: str) -> Any:
     """Validate and store a value (raises ValueError with Chinese messages naming the field); audited."""
     setting = _setting(key)
@@ -392,7 +445,7 @@ def save(store: Store, key: str, value: Any, actor: str) -> Any:
             ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = now(),
                                             updated_by = excluded.updated_by""",
          [key, json.dumps(new, ensure_ascii=False), actor]),
-        _audit(actor, "settings.update", key, old, new),
+        audit.entry(actor, "settings.update", key, {"old": old, "new": new}),
     ])
     return new
 
@@ -406,7 +459,7 @@ def reset(store: Store, key: str, actor: str) -> Any:
     old, new = get(store, key), setting.default()
     store.execute([
         ("DELETE FROM settings WHERE key = ?", [key]),
-        _audit(actor, "settings.reset", key, old, new),
+        audit.entry(actor, "settings.reset", key, {"old": old, "new": new}),
     ])
     return new
 
@@ -423,36 +476,33 @@ def history(store: Store, limit: int = 50) -> pd.DataFrame:
     return frame[["logged_at", "actor", "action", "setting", "target", "details"]]
 
 
-# -- typed accessors used by grading and alerting ----------------------------------------------------------
-def tier_set(store: Store) -> str:
-    return get(store, "default_tier_set")
+# -- the policy: every setting the compute functions apply, read once --------------------------------------
+def _periods(value: list[dict]) -> tuple[sensitive.SensitivePeriod, ...]:
+    return tuple(sensitive.SensitivePeriod(p["name"], dt.date.fromisoformat(p["start"]),
+                                           dt.date.fromisoformat(p["end"]), p["factor"]) for p in value)
 
 
-def grading_thresholds(store: Store) -> GradingThresholds:
-    return GradingThresholds(**get(store, "grading_thresholds"))
+def policy(store: Store) -> Policy:
+    """The office's policy in effect (stored values that validate, defaults for the rest)."""
+    proposals = {**PROPOSAL_DEFAULTS, **get(store, "incident_proposals")}
+    return Policy(
+        tier_set=get(store, "default_tier_set"),
+        thresholds=GradingThresholds(**get(store, "grading_thresholds")),
+        deadlines=tuple(Deadline(**item) for item in get(store, "deadlines")),
+        periods=_periods(get(store, "sensitive_periods")),
+        mainstream_sites=tuple(get(store, "mainstream_sites")),
+        proposals=Proposals(**proposals),
+        targets=tuple(get(store, TARGETS_KEY)),
+    )
 
 
 def sensitive_periods(store: Store) -> tuple[sensitive.SensitivePeriod, ...]:
-    return tuple(sensitive.SensitivePeriod(p["name"], dt.date.fromisoformat(p["start"]),
-                                           dt.date.fromisoformat(p["end"]), p["factor"])
-                 for p in get(store, "sensitive_periods"))
-
-
-def mainstream_sites(store: Store) -> tuple[str, ...]:
-    return tuple(get(store, "mainstream_sites"))
+    return _periods(get(store, "sensitive_periods"))
 
 
 def keyword_stop_words(store: Store) -> list[str]:
+    """What 话题分析's keyword list leaves out (read by the page, passed to explore.top_keywords)."""
     return get(store, "keyword_stop_words")
-
-
-def incident_proposals(store: Store) -> dict:
-    """How the tick proposes, attaches and grows incidents (defaults filled in)."""
-    return {**PROPOSAL_DEFAULTS, **get(store, "incident_proposals")}
-
-
-def alert_targets(store: Store) -> list[dict]:
-    return get(store, TARGETS_KEY)
 
 
 def service(store: Store) -> dict[str, Any]:
@@ -606,7 +656,7 @@ def from_form(key: str, edited: Any) -> Any:
 
 def export_all(store: Store) -> str:
     """Every setting in effect as one JSON document (the advanced export; `import_all` reads it back)."""
-    return to_json(get_all(store))
+    return to_json({key: get(store, key) for key in REGISTRY})
 
 
 def import_all(store: Store, text: str, actor: str) -> list[str]:

@@ -344,7 +344,7 @@ def fake_clocks(store, now):
 
 
 def test_deadline_overdue_and_warning(store, monkeypatch):
-    monkeypatch.setattr(alerts, "_clock_reader", lambda store: lambda now: fake_clocks(store, now))
+    monkeypatch.setattr(alerts.kinds, "_clock_reader", lambda store: lambda now: fake_clocks(store, now))
     add_incident(store, "I1", "化工厂爆炸", [("2026-11-10 09:00", "一级")])
     overdue = Rule("late", "处置时限逾期", "deadline", {})
     warn = Rule("soon", "处置时限临近", "deadline", {"warn_minutes": 30})
@@ -384,7 +384,7 @@ def test_broken_rule_does_not_silence_the_others(store, monkeypatch):
     def broken(store):
         raise RuntimeError("incidents not ready")
 
-    monkeypatch.setattr(alerts, "_clock_reader", broken)
+    monkeypatch.setattr(alerts.kinds, "_clock_reader", broken)
     add_incident(store, "I1", "化工厂爆炸", [("2026-11-10 09:00", "三级"), ("2026-11-10 10:00", "二级")])
     got, errors = alerts.evaluate_with_errors(
         store, [Rule("late", "处置时限逾期", "deadline", {}), GRADE_RULE], ts("2026-11-10 10:30")
@@ -633,3 +633,56 @@ def test_cli_backtest_and_run(db_path, capsys, monkeypatch):
     assert alerts.cli_alerts(["rules", "--json", "--db", str(db_path)]) == 0
     assert [r["rule_id"] for r in json.loads(capsys.readouterr().out)] == ["posts_hour"]
     assert np.isfinite(alert_id)
+
+
+# ---------- preview == live, under the office's own settings ----------
+
+
+@pytest.fixture(scope="module")
+def own_export_db(tmp_path_factory):
+    """A fresh database (no demo) holding an office's own export, imported through the CLI path."""
+    from analysis.__main__ import main
+    from tests import own_data
+
+    folder = tmp_path_factory.mktemp("own_alerts")
+    clock = own_data.rule_clock()
+    own_data.write_export(folder / "导出.csv", clock)
+    assert main(["ingest", str(folder / "导出.csv"), "--db", str(folder / "own.duckdb")]) == 0
+    return folder / "own.duckdb", clock
+
+
+OFFICE_FOOD_RULE = Rule("food_posts", "食品话题发帖超限", "threshold",
+                        {"metric": "posts", "scope": "topic", "values": ["食品药品"], "window_minutes": 60,
+                         "threshold": 80}, cooldown_minutes=60)
+
+
+def test_backtest_preview_equals_live_run_under_the_offices_sensitive_periods(own_export_db, tmp_path):
+    import shutil
+
+    from analysis import settings
+
+    db = tmp_path / "own.duckdb"
+    shutil.copy(own_export_db[0], db)
+    clock = own_export_db[1]
+    with Store(db) as store:
+        alerts.save_rule(store, OFFICE_FOOD_RULE, "admin")
+        rules = alerts.load_rules(store, enabled_only=True)
+        before = alerts.backtest(store, [OFFICE_FOOD_RULE], clock - pd.Timedelta(hours=1), clock)
+        assert before.empty  # ~55 posts in the hour: under 80 on an ordinary day
+        day = clock.strftime("%Y-%m-%d")
+        settings.save(store, "sensitive_periods", [{"name": "全县重要会议", "start": day, "end": day, "factor": 0.5}],
+                      actor="科长")
+        preview = alerts.backtest(store, rules, clock - pd.Timedelta(hours=1), clock)  # what the 预警 page shows
+        evaluated = alerts.evaluate(store, rules, clock)
+        live = alerts.run(store, clock)
+    food = preview[preview["rule_id"] == "food_posts"]
+    assert len(food) == 1 and food.iloc[0]["threshold"] == 40
+    assert "敏感时期“全县重要会议”，阈值已收紧至50%" in food.iloc[0]["message"]
+    assert {"food_posts", "topic_spike"} <= set(preview["rule_id"])
+
+    def key(rule_id, subject, value, threshold, message):
+        return rule_id, subject, round(float(value), 9), round(float(threshold), 9), message
+
+    shown = sorted(key(r.rule_id, r.subject, r.value, r.threshold, r.message) for r in preview.itertuples())
+    assert shown == sorted(key(a.rule_id, a.subject, a.value, a.threshold, a.message) for a in live)
+    assert shown == sorted(key(a.rule_id, a.subject, a.value, a.threshold, a.message) for a in evaluated)

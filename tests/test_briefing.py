@@ -191,7 +191,7 @@ def test_weekly_docx_numbers_equal_the_analysis(db, scenario, weekly):
         now = metrics.headline(store, f).current
         before = metrics.headline(store, Filters(period.previous_start, period.previous_end)).current
         topics = metrics.breakdown(store, f, "topic")
-        listed = incidents.list_incidents(store, as_of).set_index("incident_id")
+        listed = incidents.list_incidents(store).set_index("incident_id")
         kpis = incidents.kpis(store, f.start_ts, f.end_ts, now=as_of)
         touched = store.query("SELECT DISTINCT incident_id FROM incident_events WHERE occurred_at >= ? "
                               "AND occurred_at < ? AND occurred_at <= ?",

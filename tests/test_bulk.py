@@ -1,4 +1,4 @@
-"""Big files (analysis.bulk): read in chunks, prepared by worker processes, staged as Parquet, written as one batch.
+"""Big files (analysis.ingest.bulk): read in chunks, prepared by worker processes, staged as Parquet, one batch.
 
 Each file is imported twice, the in-memory way and the streamed way with tiny chunks, and the two databases
 must hold the same posts and the same quarantine under the same summary. The pool test uses two real
@@ -16,7 +16,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis import bulk, config, ingest
+from analysis import config, ingest
+from analysis.ingest import bulk
 from analysis.store import POST_COLUMNS, Store
 from tests.conftest import REPO_ROOT
 from tests.layout_samples import gbk_safe

@@ -72,7 +72,7 @@ def _of(posts: pd.DataFrame, incident: dict) -> pd.DataFrame:
 # ---- determinism ---------------------------------------------------------------------------------------
 
 def test_same_arguments_give_identical_frames(posts):
-    demo._build.cache_clear()  # rebuild from scratch instead of reading the cached frame
+    demo.generator._build.cache_clear()  # rebuild from scratch instead of reading the cached frame
     again = demo.generate_posts(days=DAYS, seed=7, end=END)
     pd.testing.assert_frame_equal(posts, again, check_exact=True)
 

@@ -220,8 +220,8 @@ def test_zip_bomb_is_refused_from_the_declared_sizes_before_inflating(tmp_path, 
     assert summary.status == "failed" and "压缩炸弹" in summary.error_zh and "压缩比异常" in summary.error_zh
     assert peak < 20 * 1024 * 1024  # the 100 MB sheet was never inflated
     assert_sound(summary, db_path)
-    monkeypatch.setattr(ingest, "MAX_ZIP_RATIO", 10**6)  # the total size limit alone also refuses it
-    monkeypatch.setattr(ingest, "MAX_XLSX_UNCOMPRESSED_BYTES", 50 * 1024 * 1024)
+    monkeypatch.setattr(ingest.read, "MAX_ZIP_RATIO", 10**6)  # the total size limit alone also refuses it
+    monkeypatch.setattr(ingest.read, "MAX_XLSX_UNCOMPRESSED_BYTES", 50 * 1024 * 1024)
     summary = ingest.ingest_files([path], db_path)[0]
     assert summary.status == "failed" and "超过上限" in summary.error_zh
 
@@ -235,7 +235,7 @@ def test_hundred_thousand_identical_rows_are_one_post(tmp_path):
 
 
 def test_files_over_the_import_size_limit_are_refused_before_reading(tmp_path, monkeypatch):
-    monkeypatch.setattr(ingest, "MAX_INGEST_BYTES", 1000)
+    monkeypatch.setattr(ingest.read, "MAX_INGEST_BYTES", 1000)
     db_path = tmp_path / "h.duckdb"
     path = CORPUS / "utf8.csv"
     assert path.stat().st_size < 1000

@@ -7,6 +7,7 @@ from dataclasses import replace
 import pandas as pd
 import pytest
 
+from analysis import config, grading, sensitive
 from analysis import incidents as inc
 from analysis.store import Store
 from tests.factories import write_posts
@@ -23,6 +24,19 @@ def ts(text: str) -> pd.Timestamp:
     return pd.Timestamp(text, tz=TZ)
 
 
+# The pure rules under the built-in policy (an office's own comes from settings.policy).
+def graded(signals: inc.Signals, tier_set: str, at: pd.Timestamp) -> inc.Grade:
+    return inc.grade(signals, tier_set, at, grading.GradingThresholds(), sensitive.DEFAULT_PERIODS)
+
+
+def measure(posts: pd.DataFrame, at: pd.Timestamp, thresholds: grading.GradingThresholds) -> inc.Signals:
+    return inc.measure(posts, at, thresholds, None, sensitive.DEFAULT_PERIODS, config.MAINSTREAM_SITES)
+
+
+def clocks_for(grade_name: str, events: pd.DataFrame, from_tickets: bool, now: pd.Timestamp) -> pd.DataFrame:
+    return grading.clocks_for(grade_name, events, from_tickets, now, grading.DEADLINES)
+
+
 @pytest.mark.parametrize(("change", "grade", "reason"), [
     ({}, "三级", "零星讨论"),
     ({"casualty_posts": 4}, "一级", "出现人员伤亡信息（4条帖子提及）"),
@@ -36,7 +50,7 @@ def ts(text: str) -> pd.Timestamp:
     ({"overseas_posts": 2}, "二级", "境外媒体关注（2条）"),
 ])
 def test_each_reason_fires_for_its_signal_three_tier(change, grade, reason):
-    result = inc.grade(replace(QUIET, **change), "三级", ORDINARY_DAY)
+    result = graded(replace(QUIET, **change), "三级", ORDINARY_DAY)
     assert result.grade == grade
     assert any(r.startswith(reason) for r in result.reasons), result.reasons
 
@@ -44,18 +58,18 @@ def test_each_reason_fires_for_its_signal_three_tier(change, grade, reason):
 def test_a_second_grade_still_growing_after_a_day_is_escalated():
     signals = replace(QUIET, sites=4, growing=True, previous_grade="二级",
                       previous_graded_at=ORDINARY_DAY - pd.Timedelta(hours=25))
-    result = inc.grade(signals, "三级", ORDINARY_DAY)
+    result = graded(signals, "三级", ORDINARY_DAY)
     assert result.grade == "一级"
     assert "二级事件24小时后仍在升温，升级处理" in result.reasons
     not_yet = replace(signals, previous_graded_at=ORDINARY_DAY - pd.Timedelta(hours=5))
-    assert inc.grade(not_yet, "三级", ORDINARY_DAY).grade == "二级"
+    assert graded(not_yet, "三级", ORDINARY_DAY).grade == "二级"
 
 
 def test_sensitive_period_tightens_thresholds_and_says_so():
     signals = replace(QUIET, comments=25)
-    assert inc.grade(signals, "三级", ORDINARY_DAY).grade == "三级"
+    assert graded(signals, "三级", ORDINARY_DAY).grade == "三级"
     national_day = ts("2026-10-02 10:00")
-    result = inc.grade(signals, "三级", national_day)
+    result = graded(signals, "三级", national_day)
     assert result.grade == "二级"
     assert result.reasons == ("评论达25条（敏感时期“国庆节”，阈值已收紧）",)
 
@@ -67,12 +81,12 @@ def test_sensitive_period_tightens_thresholds_and_says_so():
     ({}, "一般"),
 ])
 def test_four_tier_set_reaches_every_grade(change, grade):
-    assert inc.grade(replace(QUIET, **change), "四级", ORDINARY_DAY).grade == grade
+    assert graded(replace(QUIET, **change), "四级", ORDINARY_DAY).grade == grade
 
 
 def test_unknown_tier_set_is_refused():
     with pytest.raises(ValueError, match="未知的分级体系"):
-        inc.grade(QUIET, "五级", ORDINARY_DAY)
+        graded(QUIET, "五级", ORDINARY_DAY)
 
 
 def test_measure_counts_channels_inside_thirty_minutes_and_peak_hour():
@@ -86,13 +100,13 @@ def test_measure_counts_channels_inside_thirty_minutes_and_peak_hour():
         "sentiment_label": ["负面"] * 6 + ["中性", "负面"],
         "comment_count": [10, 0, 3, 0, 0, 2, 0, 0],
     })
-    signals = inc.measure(posts, start + pd.Timedelta(hours=4), inc.GradingThresholds())
+    signals = measure(posts, start + pd.Timedelta(hours=4), grading.GradingThresholds())
     assert signals.max_channels_in_window == 5     # 09:00–09:29 on 5 platforms
     assert signals.peak_posts_per_hour == 7
     assert signals.casualty_posts == 3 and signals.mainstream_sites == ("人民网",)
     assert signals.overseas_posts == 1 and signals.comments == 15
-    assert inc.grade(signals, "三级", start).grade == "一级"
-    early = inc.measure(posts, start + pd.Timedelta(minutes=6), inc.GradingThresholds())
+    assert graded(signals, "三级", start).grade == "一级"
+    early = measure(posts, start + pd.Timedelta(minutes=6), grading.GradingThresholds())
     assert early.posts == 2  # nothing after the moment of grading is seen
 
 
@@ -123,7 +137,7 @@ def test_reopen_needs_a_reason_and_then_allows_handling_again():
 def test_deadlines_across_midnight_and_time_zones():
     found = ts("2026-11-18 23:50")
     events = pd.DataFrame({"step": ["监测发现"], "occurred_at": [found.tz_convert("UTC")]})
-    clocks = inc.clocks_for("一级", events, False, now=ts("2026-11-19 00:30")).set_index("label")
+    clocks = clocks_for("一级", events, False, now=ts("2026-11-19 00:30")).set_index("label")
     report, release = "首报（30分钟内报送）", "权威发布（3小时，最迟5小时）"
     assert clocks.loc[report, "due_at"] == ts("2026-11-19 00:20")
     assert clocks.loc[report, "minutes_left"] == pytest.approx(-10)
@@ -133,14 +147,14 @@ def test_deadlines_across_midnight_and_time_zones():
     assert inc.format_minutes(clocks.loc[report, "minutes_left"]) == "已逾期10分"
     assert inc.format_minutes(clocks.loc[release, "minutes_left"]) == "剩余4小时20分"
     answered = pd.concat([events, pd.DataFrame({"step": ["公开回应"], "occurred_at": [ts("2026-11-19 03:30")]})])
-    late = inc.clocks_for("重大", answered, False, now=ts("2026-11-19 06:00")).set_index("label")
+    late = clocks_for("重大", answered, False, now=ts("2026-11-19 06:00")).set_index("label")
     assert late.loc[release, "status"] == "超目标未超时限"  # 重大 runs on the 一级 clock
     assert late.loc["新闻发布会/回应（24小时内）", "status"] == "按时"
 
 
 def test_ticket_incidents_run_on_the_three_day_reply_clock():
     events = pd.DataFrame({"step": ["监测发现"], "occurred_at": [ts("2026-11-16 09:00")]})
-    clocks = inc.clocks_for("三级", events, True, now=ts("2026-11-20 09:00"))
+    clocks = clocks_for("三级", events, True, now=ts("2026-11-20 09:00"))
     reply = clocks[clocks["step"] == "公开回应"].iloc[0]
     assert reply["label"].startswith("信件/留言答复")
     assert reply["due_at"] == ts("2026-11-19 09:00") and reply["hard_due_at"] == ts("2026-11-21 09:00")
@@ -228,8 +242,8 @@ def test_incident_posts_hourly_counts_and_clocks_for_an_incident_with_many_posts
 
     now = ts("2026-11-20 12:00")
     row = inc.list_incidents(store).set_index("incident_id").loc[big]
-    clocks = inc.incident_clocks(row, inc.events(store, big), now)
-    assert clocks["label"].tolist() == inc.clocks_for("三级", inc.events(store, big), False, now)["label"].tolist()
+    clocks = inc.incident_clocks(row, inc.events(store, big), now, grading.DEADLINES)
+    assert clocks["label"].tolist() == clocks_for("三级", inc.events(store, big), False, now)["label"].tolist()
     assert clocks["time_left"].str.startswith(("剩余", "已逾期")).all()
 
 

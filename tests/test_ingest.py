@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis import ingest
+from analysis import ingest, topics
 from analysis.__main__ import main
 from analysis.store import Store
 from tests.conftest import REPO_ROOT
@@ -286,5 +286,5 @@ def test_a_missing_title_adds_nothing_to_keywords(real_posts, db_path, tmp_path)
     untitled = rows[rows["title"].isna()]
     assert len(untitled) == 15
     assert not any("nan" in words for words in rows["keywords"])  # NaN was once read as the title "nan"
-    expected = ingest.topics.extract_keywords(untitled["text_norm"].tolist())
+    expected = topics.extract_keywords(untitled["text_norm"].tolist())
     assert [list(k) for k in untitled["keywords"]] == [list(k) for k in expected]

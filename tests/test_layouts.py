@@ -10,7 +10,7 @@ import pytest
 from layout_samples import BASE_TIME, EXPORT_COLUMNS, gbk_encodable, sample_frame
 
 from analysis import config
-from analysis.layouts import (
+from analysis.ingest.layouts import (
     CANONICAL_INPUT_COLUMNS,
     LAYOUTS,
     LAYOUTS_BY_NAME,

@@ -13,7 +13,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from analysis import alerts, chronology, incident_edits, incident_intake, incidents
+from analysis import alerts, chronology, incident_edits, incident_intake, incidents, settings
 from analysis.__main__ import main
 from analysis.store import Store
 from tests import own_data
@@ -234,7 +234,7 @@ def test_tickets_open_one_incident_on_the_reply_clock(own_db, tmp_path):
         opened = incident_intake.open_from_tickets(store, "夜间施工噪音", group["post_id"].tolist(), "分析员")
         clocks = incidents.incident_clocks(incidents.list_incidents(store).set_index("incident_id")
                                            .loc[opened.incident_id], incidents.events(store, opened.incident_id),
-                                           pd.Timestamp.now(tz=TZ))
+                                           pd.Timestamp.now(tz=TZ), settings.policy(store).deadlines)
         assert "信件/留言答复（3个工作日，最迟5日）" in clocks["label"].tolist()
         with pytest.raises(ValueError, match="不是信箱/留言板/热线工单"):
             incident_intake.open_from_tickets(store, "x", store.query(
@@ -254,7 +254,8 @@ def test_work_fields_and_chronology_reach_the_briefing(own_db_with_incident):
         with pytest.raises(ValueError, match="基本情况没有这些栏目"):
             incident_edits.set_work_fields(store, incident_id, "分析员", facts={"天气": "晴"})
         doc = briefing.build_incident(store, incident_id)
-        milestones = chronology.chronology(incidents.incident_posts(store, incident_id))
+        milestones = chronology.chronology(incidents.incident_posts(store, incident_id),
+                                           settings.policy(store).mainstream_sites)
     work = dict(doc.table("work").rows)
     assert work["承办单位"] == "市市场监管局" and work["领导批示"] == "迅速核查（张副市长，2026-11-20 14:30）"
     assert work["公开回应"] == "政府网站，https://example.gov.cn/a"

@@ -114,6 +114,10 @@ def test_topic_page_keyword_posts_and_cascade(app_db):
         now = metrics.headline(store, scoped).current
     assert [shown[k] for k in ("原创", "转发", "评论 / 跟帖", "覆盖站点")] == [
         f"{now[k]:,}" for k in ("originals", "reposts", "comments", "sites")]  # whole numbers, not 1,227.0
+    with Store(app_db) as store:
+        reach = metrics.spread(store, scoped).iloc[0]
+    line = next(c.value for c in at.caption if c.value.startswith("传播："))
+    assert f"{reach['channels']}类渠道、{reach['sites']}个站点" in line and f"（{reach['mainstream_posts']}条）" in line
 
 
 def test_incident_page_records_events_and_refuses_bad_ones(app_db):
@@ -145,7 +149,8 @@ def test_alerts_page_lists_the_log_and_validates_rules(app_db):
     with Store(app_db) as store:
         total = store.scalar("SELECT count(*) FROM alerts")
     assert len(at.dataframe[0].value) == total > 0
-    params = next(t for t in at.text_area if t.label == "参数（JSON）")
+    next(s for s in at.selectbox if s.label == "规则").set_value("topic_spike").run()
+    params = next(t for t in at.text_area if t.label == "检测参数（选填）（JSON）")
     params.set_value("{not json")
     next(b for b in at.button if b.label == "回测预览").click()
     at.run()

@@ -8,11 +8,12 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analysis import alerts, config, sensitive, settings
+from analysis import alerts, config, grading, sensitive, settings
 from analysis import incidents as inc
 from analysis.alerts import Rule
-from analysis.incidents import GradingThresholds
+from analysis.grading import GradingThresholds
 from analysis.store import Store
+from analysis.topics import KEYWORD_STOP_DEFAULT
 from tests.conftest import REPO_ROOT
 from tests.factories import write_posts
 
@@ -37,15 +38,16 @@ def audit_rows(store: Store) -> pd.DataFrame:
 # ---------- defaults, round trip, audit ----------
 
 def test_defaults_are_the_code_constants(store):
-    assert settings.tier_set(store) == inc.DEFAULT_TIER_SET == "三级"
-    assert settings.grading_thresholds(store) == GradingThresholds()
-    assert settings.sensitive_periods(store) == sensitive.DEFAULT_PERIODS
-    assert settings.mainstream_sites(store) == config.MAINSTREAM_SITES
-    assert settings.alert_targets(store) == []
+    assert settings.policy(store).tier_set == grading.DEFAULT_TIER_SET == "三级"
+    assert settings.policy(store).thresholds == GradingThresholds()
+    assert settings.policy(store).periods == sensitive.DEFAULT_PERIODS
+    assert settings.policy(store).mainstream_sites == config.MAINSTREAM_SITES
+    assert settings.keyword_stop_words(store) == list(KEYWORD_STOP_DEFAULT)
+    assert list(settings.policy(store).targets) == []
     assert settings.service(store) == settings.SERVICE_DEFAULTS
-    assert set(settings.get_all(store)) == {"default_tier_set", "grading_thresholds", "sensitive_periods",
-                                            "mainstream_sites", "keyword_stop_words", "service", "alert_targets",
-                                            "incident_proposals"}
+    assert set(json.loads(settings.export_all(store))) == {
+        "default_tier_set", "grading_thresholds", "deadlines", "sensitive_periods", "mainstream_sites",
+        "keyword_stop_words", "service", "alert_targets", "incident_proposals"}
     assert settings.problems(store) == []
     for setting in settings.REGISTRY.values():
         assert setting.label and setting.help
@@ -55,12 +57,12 @@ def test_defaults_are_the_code_constants(store):
 def test_save_get_round_trip_audit_and_reset(store):
     saved = settings.save(store, "grading_thresholds", {"several_sites": 2}, actor="科长甲")
     assert saved["several_sites"] == 2 and saved["severe_posts"] == 300  # unspecified fields keep defaults
-    assert settings.grading_thresholds(store) == GradingThresholds(several_sites=2)
+    assert settings.policy(store).thresholds == GradingThresholds(several_sites=2)
     assert settings.is_customised(store, "grading_thresholds")
     periods = [{"name": "全市重要会议", "start": "2026-11-09", "end": "2026-11-11", "factor": 0.5}]
     settings.save(store, "sensitive_periods", periods, actor="科长甲")
     assert settings.get(store, "sensitive_periods") == periods
-    assert settings.sensitive_periods(store) == (
+    assert settings.policy(store).periods == (
         sensitive.SensitivePeriod("全市重要会议", pd.Timestamp("2026-11-09").date(),
                                   pd.Timestamp("2026-11-11").date(), 0.5),)
 
@@ -73,7 +75,7 @@ def test_save_get_round_trip_audit_and_reset(store):
 
     assert settings.reset(store, "grading_thresholds", actor="科长乙") == json.loads(
         json.dumps(settings.REGISTRY["grading_thresholds"].default()))
-    assert settings.grading_thresholds(store) == GradingThresholds()
+    assert settings.policy(store).thresholds == GradingThresholds()
     assert not settings.is_customised(store, "grading_thresholds")
     last = audit_rows(store).iloc[-1]
     assert (last["action"], last["actor"]) == ("settings.reset", "科长乙")
@@ -88,13 +90,13 @@ def test_targets_are_delegated_to_delivery_and_secrets_stay_out_of_the_audit(sto
     target = {"type": "dingtalk", "url": "https://oapi.dingtalk.com/robot/send?access_token=TOKEN123",
               "secret": "SECabc"}
     settings.save(store, "alert_targets", [target], actor="管理员")
-    assert settings.alert_targets(store) == [target]
+    assert list(settings.policy(store).targets) == [target]
     rows = audit_rows(store)
     assert rows["target"].tolist() == ["alert_targets"]
     assert "TOKEN123" not in rows["details"].iloc[0] and "SECabc" not in rows["details"].iloc[0]
     assert json.loads(rows["details"].iloc[0]) == [{"type": "dingtalk", "url": "***", "secret": "***"}]
     settings.reset(store, "alert_targets", actor="管理员")
-    assert settings.alert_targets(store) == []
+    assert list(settings.policy(store).targets) == []
 
 
 @pytest.mark.parametrize(("key", "value", "message"), [
@@ -140,8 +142,8 @@ def test_bad_stored_value_falls_back_to_the_default_and_is_reported(store):
                    ("INSERT INTO settings (key, value, updated_by) VALUES (?, ?, ?)",
                     ["sensitive_periods", json.dumps([{"name": "x", "start": "2026-02-30", "end": "2026-03-01"}]),
                      "手工"])])
-    assert settings.grading_thresholds(store) == GradingThresholds()
-    assert settings.sensitive_periods(store) == sensitive.DEFAULT_PERIODS
+    assert settings.policy(store).thresholds == GradingThresholds()
+    assert settings.policy(store).periods == sensitive.DEFAULT_PERIODS
     found = settings.problems(store)
     assert len(found) == 2
     assert found[0].startswith("设置“分级阈值”（grading_thresholds）的已保存值无效，已改用默认值：")
@@ -204,12 +206,12 @@ def test_a_configured_sensitive_period_tightens_alert_thresholds(store):
                         for i in range(40)])
     now = ts("2026-11-10 11:00")
     alerts.save_rule(store, POSTS_RULE, "admin")
-    assert alerts.evaluate(store, [POSTS_RULE], now, periods=settings.sensitive_periods(store)) == []
+    assert alerts.evaluate(store, [POSTS_RULE], now, policy=settings.policy(store)) == []
     assert alerts.run(store, now) == []
 
     settings.save(store, "sensitive_periods",
                   [{"name": "全市重要会议", "start": "2026-11-09", "end": "2026-11-11", "factor": 0.7}], actor="a")
-    got = alerts.evaluate(store, [POSTS_RULE], now, periods=settings.sensitive_periods(store))
+    got = alerts.evaluate(store, [POSTS_RULE], now, policy=settings.policy(store))
     assert len(got) == 1 and got[0].threshold == 35 and got[0].value == 40
     stored = alerts.run(store, now)  # no periods given: run() reads them from settings
     assert len(stored) == 1
@@ -253,12 +255,12 @@ def test_settings_page_edits_forms_validates_saves_and_shows_the_audit(app_db):
     changes = at.dataframe[-1].value
     assert changes.iloc[0][["actor", "action", "setting"]].tolist() == ["分析员", "修改", "分级阈值"]
     with Store(app_db) as store:
-        assert settings.grading_thresholds(store) == GradingThresholds(several_sites=2)
+        assert settings.policy(store).thresholds == GradingThresholds(several_sites=2)
 
     at.button(key="reset_grading_thresholds").click().run()
     assert [s.value for s in at.success] == ["“分级阈值”已恢复默认值。"]
     with Store(app_db) as store:
-        assert settings.grading_thresholds(store) == GradingThresholds()
+        assert settings.policy(store).thresholds == GradingThresholds()
 
 
 def test_settings_page_imports_all_settings_as_json_only_when_all_of_it_is_valid(app_db):
@@ -272,13 +274,13 @@ def test_settings_page_imports_all_settings_as_json_only_when_all_of_it_is_valid
     at.button[-1].click().run()
     assert any("主流媒体站点（mainstream_sites）必须是字符串列表" in e.value for e in at.error)
     with Store(app_db) as store:
-        assert settings.tier_set(store) == "三级"  # nothing saved: one bad value refuses the whole document
+        assert settings.policy(store).tier_set == "三级"  # nothing saved: one bad value refuses the whole document
     at.text_area(key="import_text").input(json.dumps(exported | {"default_tier_set": "四级"}))
     at.button[-1].click().run()
     assert [s.value for s in at.success] == ["已导入：默认分级体系"]
     assert at.radio(key="edit_default_tier_set_1").value == "四级"
     with Store(app_db) as store:
-        assert settings.tier_set(store) == "四级"
+        assert settings.policy(store).tier_set == "四级"
 
 
 def test_forms_round_trip_every_setting_and_read_table_edits():
@@ -320,3 +322,35 @@ def test_dashboard_memory_limit_defaults_and_follows_the_environment(monkeypatch
     monkeypatch.setenv(config.DASHBOARD_MEMORY_LIMIT_ENV_VAR, "lots")
     with pytest.raises(ValueError, match=config.DASHBOARD_MEMORY_LIMIT_ENV_VAR):
         config.dashboard_memory_limit()
+
+
+def test_deadlines_are_a_setting_the_clocks_and_briefings_follow(two_site_store):
+    store = two_site_store
+    assert settings.policy(store).deadlines == grading.DEADLINES
+    incident_id = inc.create_incident(store, "小区停水", ["p1", "p2"], actor="a")
+    inc.grade_incident(store, incident_id, at=ts("2026-11-18 12:00"))  # 三级: 报送 within 24 hours
+    due = inc.deadline_clocks(store, now=ts("2026-11-18 12:00")).set_index("step").loc["报送", "deadline_at"]
+    assert due == ts("2026-11-19 09:00")
+    custom = [{**item, "minutes": 60} if item["label"] == "报送（24小时内）" else item
+              for item in settings.get(store, "deadlines")]
+    settings.save(store, "deadlines", custom, actor="科长甲")
+    clocks = inc.deadline_clocks(store, now=ts("2026-11-18 12:00")).set_index("step")
+    assert clocks.loc["报送", "deadline_at"] == ts("2026-11-18 10:00") and clocks.loc["报送", "is_overdue"]
+    assert inc.kpis(store, ts("2026-11-18 00:00"), ts("2026-11-19 00:00"), now=ts("2026-11-18 12:00"))["overdue"] == 1
+    bad = [{**custom[0], "step": "喝茶", "minutes": 0, "hard_minutes": -1}]
+    with pytest.raises(ValueError, match="完成环节（step）.*目标时限（minutes）应为正整数"):
+        settings.save(store, "deadlines", bad, actor="a")
+
+
+def test_briefing_and_metrics_use_the_offices_mainstream_sites(two_site_store):
+    from analysis import briefing, metrics
+    from analysis.filters import Filters
+
+    store = two_site_store
+    period = Filters(pd.Timestamp("2026-11-18").date(), pd.Timestamp("2026-11-18").date())
+    incident_id = inc.create_incident(store, "小区停水", ["p1", "p2"], actor="a")
+    assert metrics.spread(store, period).iloc[0]["mainstream_posts"] == 0
+    assert dict(briefing.build_incident(store, incident_id).table("spread").rows)["主流媒体"] == "无"
+    settings.save(store, "mainstream_sites", ["金城日报"], actor="a")
+    assert metrics.spread(store, period).iloc[0]["mainstream_sites"] == ["金城日报"]
+    assert dict(briefing.build_incident(store, incident_id).table("spread").rows)["主流媒体"] == "金城日报"

@@ -1,15 +1,43 @@
 """预警: the alert log to acknowledge and close, and rules tuned against history before they are saved."""
 
+import dataclasses
 import datetime as dt
-import json
 
 import pandas as pd
 import streamlit as st
 
 import ui
 import ui_incidents
-from analysis import alerts, charts, incident_intake
+from analysis import alerts, charts, explain, incident_intake, metrics
 from analysis.config import TIMEZONE
+
+
+def show_explanation(why: dict) -> None:
+    """What drove the alert against its baseline (analysis.explain): terms, rising channels/sites/regions, posts."""
+    with st.expander("成因分析（与基线相比）", expanded=True):
+        st.text(why["summary"])
+        st.caption(f"窗口 {why['posts']} 条，对比基线 {why['baseline_posts']} 条（{why['baseline_scope']}，"
+                   f"{why['baseline_start'][:16]} 至 {why['baseline_end'][:16]}）")
+        terms_col, shifts_col = st.columns(2)
+        terms_col.dataframe(
+            pd.DataFrame(why["terms"], columns=["term", "z", "posts", "baseline_posts"]),
+            hide_index=True, placeholder="", key="why_terms",
+            column_config={"term": "词语", "z": st.column_config.NumberColumn("对数几率z值", format="%.1f"),
+                           "posts": "窗口帖数", "baseline_posts": "基线帖数"})
+        shifts = pd.DataFrame([{"dimension": label, **shift} for label, key in
+                               (("渠道", "channels"), ("站点", "sites"), ("地域", "regions")) for shift in why[key]],
+                              columns=["dimension", "value", "posts", "share", "baseline_share"])
+        shifts_col.dataframe(
+            shifts, hide_index=True, placeholder="", key="why_shifts",
+            column_config={"dimension": "维度", "value": "取值", "posts": "窗口帖数",
+                           "share": st.column_config.NumberColumn("占比", format="percent"),
+                           "baseline_share": st.column_config.NumberColumn("基线占比", format="percent")})
+        st.dataframe(
+            pd.DataFrame(why["examples"], columns=["post_id", "created_at", "site", "excerpt"]),
+            hide_index=True, placeholder="", key="why_examples",
+            column_config={"post_id": "代表帖子", "created_at": "发布时间", "site": "站点",
+                           "excerpt": st.column_config.TextColumn("内容", width="large")})
+
 
 st.title("预警")
 log_tab, rules_tab = st.tabs(["预警记录", "规则与回测"])
@@ -50,9 +78,14 @@ with log_tab:
         )
         open_alerts = shown[shown["state"] != "closed"]
         choices = {f"#{a.alert_id} {a.message[:60]}": int(a.alert_id) for a in open_alerts.itertuples()}
-        if choices and ui.allowed("alert_state"):
+        if choices:
             by_id = shown.set_index("alert_id")
             alert_id = choices[st.selectbox("处理预警", list(choices))]
+            why = by_id.loc[alert_id, "details"].get("explanation") or ui.cached(
+                explain.explain_alert_dict, by_id.loc[alert_id, "details"])
+            if why:
+                show_explanation(why)
+        if choices and ui.allowed("alert_state"):
             ack_col, close_col, open_col = st.columns(3)
             linked = ui.cached(incident_intake.linked_incident, "alert", str(alert_id))
             if linked:
@@ -83,35 +116,73 @@ with log_tab:
 
 with rules_tab:
     rules = ui.cached(alerts.load_rules)
-    if not rules:
-        if st.button("安装默认规则"):
-            alerts.install_default_rules(ui.store(), actor=ui.actor())
-            st.rerun()
-        st.stop()
-    by_id = {r.rule_id: r for r in rules}
-    rule_id = st.selectbox(
-        "规则", list(by_id), format_func=lambda r: f"{by_id[r].name}（{alerts.KINDS[by_id[r].kind]}）"
-    )
-    rule = by_id[rule_id]
-    with st.form("rule_editor"):
-        name = st.text_input("名称", rule.name, max_chars=50)
-        enabled = st.checkbox("启用", rule.enabled)
-        cooldown = st.number_input("冷却时间（分钟）", min_value=0, max_value=10080, value=rule.cooldown_minutes)
-        params_text = st.text_area("参数（JSON）", json.dumps(rule.params, ensure_ascii=False, indent=2), height=180)
-        days = st.slider("回测天数", 7, 90, 30)
-        preview = st.form_submit_button("回测预览")
-        save = st.form_submit_button(
-            "保存规则",
-            disabled=not ui.allowed("rule_edit"),
-            help=None if ui.allowed("rule_edit") else "仅管理员可修改规则",
+    may_edit = ui.allowed("rule_edit")
+    if not rules and may_edit and st.button("安装默认规则"):
+        alerts.install_default_rules(ui.store(), actor=ui.actor())
+        st.rerun()
+    if rules:
+        st.dataframe(
+            [{"名称": r.name, "类型": alerts.KINDS[r.kind], "启用": r.enabled, "冷却（分钟）": r.cooldown_minutes,
+              "编号": r.rule_id} for r in rules],
+            hide_index=True, placeholder="", key="rule_table",
         )
+    by_id = {r.rule_id: r for r in rules}
+    NEW = ""
+    rule_id = st.selectbox("规则", [NEW, *by_id], key="rule_pick",
+                           format_func=lambda r: "＋ 新建规则" if r == NEW else
+                           f"{by_id[r].name}（{alerts.KINDS[by_id[r].kind]}）")
+    if rule_id == NEW:
+        kind = st.selectbox("规则类型", list(alerts.REGISTRY), format_func=alerts.KINDS.get, key="rule_kind")
+        rule = alerts.forms.blank_rule(kind)
+    else:
+        rule = by_id[rule_id]
+        kind = rule.kind
+    st.caption(alerts.REGISTRY[kind].help)
+    form_key = f"rule_{rule_id or 'new'}_{kind}"
+    name = st.text_input("名称", rule.name, max_chars=50, key=f"{form_key}_name", placeholder="例如 本县食品安全投诉")
+    left, right = st.columns(2)
+    enabled = left.checkbox("启用", rule.enabled, key=f"{form_key}_enabled")
+    cooldown = right.number_input("冷却时间（分钟）", min_value=0, max_value=10080, value=rule.cooldown_minutes,
+                                  key=f"{form_key}_cooldown", help="同一对象在冷却时间内再次触发时并入原预警")
+    edited = {p.key: st.session_state[f"{form_key}_{p.key}"] for p in alerts.REGISTRY[kind].params
+              if f"{form_key}_{p.key}" in st.session_state}
+    values = {}
+    for field in alerts.forms.fields(kind, rule.params, ui.cached(metrics.dimension_values), edited):
+        key = f"{form_key}_{field.key}"
+        if field.widget == "select":
+            options = list(field.options)
+            values[field.key] = st.selectbox(field.label, options, index=options.index(field.value), key=key,
+                                             format_func=field.options.get, help=field.help or None)
+        elif field.widget == "multiselect":
+            values[field.key] = st.multiselect(field.label, list(field.options), default=field.value, key=key,
+                                               help=field.help or None, placeholder="全部")
+        elif field.widget == "int":
+            values[field.key] = st.number_input(field.label, min_value=int(field.minimum), step=1, key=key,
+                                                value=None if field.value is None else int(field.value),
+                                                help=field.help or None)
+        elif field.widget == "number":
+            values[field.key] = st.number_input(field.label, min_value=float(field.minimum), step=field.step,
+                                                value=field.value, key=key, help=field.help or None)
+        elif field.widget == "checkbox":
+            values[field.key] = st.checkbox(field.label, field.value, key=key, help=field.help or None)
+        else:
+            values[field.key] = st.text_area(field.label, field.value, key=key, help=field.help or None,
+                                             height=68 if field.widget == "json" else 120)
+    days = st.slider("回测天数", 7, 90, 30, key="backtest_days")
+    preview_col, save_col, toggle_col, delete_col = st.columns(4)
+    preview = preview_col.button("回测预览", key="rule_preview")
+    save = save_col.button("保存规则", type="primary", disabled=not may_edit, key="rule_save",
+                           help=None if may_edit else "仅管理员可修改规则")
     try:
-        edited = alerts.Rule(rule_id, name, rule.kind, json.loads(params_text), enabled, int(cooldown))
+        params = alerts.forms.params_from_form(kind, values)
+    except ValueError as exc:
+        edited, errors = None, [str(exc)]
+    else:
+        edited = alerts.Rule(rule_id or "new", name.strip(), kind, params, enabled, int(cooldown))
         errors = alerts.validate_rule(edited)
-    except json.JSONDecodeError as exc:
-        edited, errors = None, [f"参数不是有效的 JSON：第{exc.lineno}行第{exc.colno}列"]
-    for message in errors:
-        st.error(message)
+    if (preview or save) and errors:
+        for message in errors:
+            st.error(message)
     if edited is not None and not errors and (preview or save):
         end = pd.Timestamp.now(tz=TIMEZONE)
         fired = alerts.backtest(ui.store(), [edited], end - dt.timedelta(days=days), end)
@@ -126,5 +197,15 @@ with rules_tab:
             },
         )
         if save:
+            if not rule_id:
+                edited = dataclasses.replace(edited, rule_id=alerts.forms.new_rule_id(ui.store(), kind))
             alerts.save_rule(ui.store(), edited, ui.actor())
-            st.success("规则已保存（已记入审计日志）。")
+            st.success(f"规则“{edited.name}”已保存（已记入审计日志）。")
+    if rule_id and may_edit:
+        if toggle_col.button("停用" if rule.enabled else "启用", key="rule_toggle"):
+            alerts.set_rule_enabled(ui.store(), rule_id, not rule.enabled, ui.actor())
+            st.rerun()
+        sure = delete_col.checkbox("确认删除", key=f"{form_key}_sure", help="删除后已产生的预警记录仍保留")
+        if delete_col.button("删除规则", disabled=not sure, key="rule_delete"):
+            alerts.delete_rule(ui.store(), rule_id, ui.actor())
+            st.rerun()

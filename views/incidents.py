@@ -5,7 +5,7 @@ import streamlit as st
 
 import ui
 import ui_incidents
-from analysis import charts, chronology, incident_edits, incidents, settings
+from analysis import charts, chronology, grading, incident_edits, incidents, settings
 from analysis.config import TIMEZONE
 
 st.title("事件时间线")
@@ -15,7 +15,7 @@ if listed.empty:
             "服务每次巡检也会为达到级别的预警生成待确认事件。")
     st.stop()
 now = pd.Timestamp.now(tz=TIMEZONE)
-colours = {grade: incidents.grade_colour(grade) for grade in listed["grade"].dropna().unique()}
+colours = {grade: grading.grade_colour(grade) for grade in listed["grade"].dropna().unique()}
 st.plotly_chart(charts.incident_gantt(listed, now, colours), key="incident_gantt")
 
 proposals = listed[listed["status"] == "待确认"]
@@ -47,7 +47,8 @@ events = ui.cached(incidents.events, incident_id)
 posts = ui.cached(incidents.incident_posts, incident_id)
 
 st.markdown("**处置时限**")
-clocks = incidents.incident_clocks(row, events, now)
+office = ui.cached(settings.policy)
+clocks = incidents.incident_clocks(row, events, now, office.deadlines)
 st.dataframe(clocks[["label", "due_at", "hard_due_at", "done_at", "status", "time_left"]], hide_index=True,
              placeholder="", column_config={"label": "时限",
                             "due_at": st.column_config.DatetimeColumn("目标时间", format="MM-DD HH:mm"),
@@ -82,7 +83,7 @@ if ui.allowed("incident_event"):
                 st.error(str(exc) if isinstance(exc, incidents.LifecycleError) else f"无法记录：{exc}")
     with right.form("override_grade", clear_on_submit=True):
         st.markdown("**人工调整定级**（保留系统定级记录）")
-        new_grade = st.selectbox("定级", incidents.grades_of(row["tier_set"]))
+        new_grade = st.selectbox("定级", grading.grades_of(row["tier_set"]))
         reason = st.text_area("理由（必填）", max_chars=500)
         if st.form_submit_button("调整定级"):
             try:
@@ -97,48 +98,49 @@ if ui.allowed("incident_event"):
             st.rerun()
 
 st.markdown("**事件脉络**（由关联帖子自动梳理）")
-milestones = chronology.chronology(posts, ui.cached(settings.mainstream_sites))
+milestones = chronology.chronology(posts, office.mainstream_sites)
 st.dataframe(milestones, hide_index=True, placeholder="", key="incident_chronology",
              column_config={"milestone": "节点", "at": st.column_config.DatetimeColumn("时间", format="MM-DD HH:mm"),
                             "channel": "渠道", "site": "站点", "post_id": "帖子ID",
                             "url": st.column_config.LinkColumn("链接", display_text="打开"), "excerpt": "内容摘要",
                             "detail": "说明"})
 
+
+def _decision(container, key: str, heading: str, note, actions, clear: bool = False) -> None:
+    """A form of one note and a button per (label, type, action); the pressed button's action takes the note,
+    then the page redraws, or shows why it was refused."""
+    with container.form(key, clear_on_submit=clear):
+        st.markdown(heading)
+        text = note()
+        pressed = [column.form_submit_button(label, type=kind)
+                   for column, (label, kind, _) in zip(st.columns(len(actions)), actions, strict=True)]
+    for hit, (_, _, act) in zip(pressed, actions, strict=True):
+        if hit:
+            try:
+                act(text)
+            except ValueError as exc:
+                st.error(str(exc))
+            else:
+                st.rerun()
+
+
 work = ui.cached(incident_edits.work_fields, incident_id)
 is_open = row["status"] in incidents.OPEN_STATUSES
 if ui.allowed("incident_event") and is_open:
+    def dismiss(note: str) -> None:
+        incident_edits.dismiss(ui.store(), incident_id, note, ui.actor())
+
     if row["status"] == "待确认":
-        with st.form("proposal"):
-            st.markdown("**待确认事件**：核实后确认立案，或说明理由排除误报")
-            proposal_note = st.text_input("说明 / 排除理由", max_chars=200)
-            confirm_col, dismiss_col = st.columns(2)
-            confirmed = confirm_col.form_submit_button("确认立案", type="primary")
-            dismissed = dismiss_col.form_submit_button("排除误报")
-        try:
-            if confirmed:
-                incident_edits.confirm(ui.store(), incident_id, ui.actor(), proposal_note or None)
-                st.rerun()
-            if dismissed:
-                incident_edits.dismiss(ui.store(), incident_id, proposal_note, ui.actor())
-                st.rerun()
-        except ValueError as exc:
-            st.error(str(exc))
+        _decision(st, "proposal", "**待确认事件**：核实后确认立案，或说明理由排除误报",
+                  lambda: st.text_input("说明 / 排除理由", max_chars=200),
+                  [("确认立案", "primary",
+                    lambda note: incident_edits.confirm(ui.store(), incident_id, ui.actor(), note or None)),
+                   ("排除误报", "secondary", dismiss)])
     end_col, merge_col = st.columns(2)
-    with end_col.form("end_incident", clear_on_submit=True):
-        st.markdown("**办结或排除**")
-        end_reason = st.text_area("办结情况 / 排除理由（必填）", max_chars=500)
-        close_col, false_col = st.columns(2)
-        closing = close_col.form_submit_button("办结")
-        false_alarm = false_col.form_submit_button("排除误报")
-    try:
-        if closing:
-            incident_edits.close(ui.store(), incident_id, end_reason, ui.actor())
-            st.rerun()
-        if false_alarm:
-            incident_edits.dismiss(ui.store(), incident_id, end_reason, ui.actor())
-            st.rerun()
-    except ValueError as exc:
-        st.error(str(exc))
+    _decision(end_col, "end_incident", "**办结或排除**",
+              lambda: st.text_area("办结情况 / 排除理由（必填）", max_chars=500),
+              [("办结", "secondary", lambda note: incident_edits.close(ui.store(), incident_id, note, ui.actor())),
+               ("排除误报", "secondary", dismiss)], clear=True)
     others = listed[listed["status"].isin(incidents.OPEN_STATUSES) & (listed["incident_id"] != incident_id)]
     with merge_col.form("merge_incident"):
         st.markdown("**合并事件**（本事件并入所选事件，双方记录保留）")

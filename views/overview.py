@@ -50,7 +50,7 @@ with alert_col:
     waiting = ui.cached(alerts.count_alerts, "new")
     st.markdown(f"**未处理预警（{waiting}）**")
     for alert in fresh_alerts.itertuples():
-        st.text(f"{alert.fired_at:%m-%d %H:%M}  {alert.message}")
+        st.text(f"{alert.fired_at:%m-%d %H:%M}  【{alert.rule_name}】{alert.message}")
     if waiting > len(fresh_alerts):
         st.caption(f"以上为最新 {len(fresh_alerts)} 条，其余 {waiting - len(fresh_alerts)} 条见“预警”页。")
     if fresh_alerts.empty:

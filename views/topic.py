@@ -36,6 +36,12 @@ reach[0].metric("负面占比", ui.fmt_pct(now["negative_ratio"]),
 reach[1].metric("热度指数", f"{now['heat']:.0f}", help=metrics.HEAT_FORMULA_ZH)
 reach[2].metric("覆盖站点", ui.fmt_count(now["sites"]))
 reach[3].metric("作者", ui.fmt_count(now["authors"]))
+spread = ui.cached(metrics.spread, scoped)
+if not spread.empty and spread.iloc[0]["posts"]:
+    row = spread.iloc[0]
+    st.caption(f"传播：{row['channels']}类渠道、{row['sites']}个站点；主流媒体："
+               f"{ui.plain('、'.join(row['mainstream_sites'])) or '无'}（{row['mainstream_posts']}条）；"
+               f"最高每小时{row['peak_velocity']}条，最近一小时较前一小时{row['acceleration']:+d}条。")
 
 st.plotly_chart(charts.volume_and_negativity(ui.cached(metrics.trend, scoped), f"“{topic}”发帖量与负面占比"),
                 key="topic_trend")

@@ -32,8 +32,10 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from analysis import config, ingest, layouts, sentiment, text, topics
-from analysis.ingest import FileSummary, RawTable, UnreadableFile
+from analysis import config, sentiment, text, topics
+from analysis.ingest import inbox, layouts, read, validation
+from analysis.ingest.inbox import FileSummary
+from analysis.ingest.read import RawTable, UnreadableFile
 from analysis.store import BatchRecord, DatabaseLocked, open_store
 
 log = logging.getLogger(__name__)
@@ -56,7 +58,7 @@ def is_big(path: Path) -> bool:
     with open(path, "rb") as handle:
         head = handle.read(65536)
     try:
-        return ingest.sniff_format(head, path.name) in STREAMED_FORMATS
+        return read.sniff_format(head, path.name) in STREAMED_FORMATS
     except UnreadableFile:
         return False
 
@@ -109,22 +111,22 @@ def _delimiter_of(path: Path, codec: str, skip: int) -> str:
     with open(path, "rb") as handle:
         handle.seek(skip)
         head = handle.read(65536)
-    return ingest.delimiter(head.decode(codec, errors="ignore"))
+    return read.delimiter(head.decode(codec, errors="ignore"))
 
 
 def read_chunks(path: Path, chunk_rows: int = CHUNK_ROWS) -> tuple[str, str | None, Iterator[RawTable]]:
     """(format, encoding, chunks) of a big file; each chunk is a RawTable whose cells are not yet cleaned."""
     with open(path, "rb") as handle:
         head = handle.read(1024 * 1024)
-    file_format = ingest.sniff_format(head, path.name)
+    file_format = read.sniff_format(head, path.name)
     if file_format == "parquet":
         return file_format, None, _parquet_chunks(path, chunk_rows)
-    codec, label, skip = ingest.stream_encoding(head)
+    codec, label, skip = read.stream_encoding(head)
     lines = TextLines(path, codec, skip, json_lines=file_format == "jsonl")
     if file_format == "jsonl":
-        pieces = ingest.jsonl_chunks(lines, chunk_rows)
+        pieces = read.jsonl_chunks(lines, chunk_rows)
     else:
-        pieces = ingest.delimited_chunks(lines, _delimiter_of(path, codec, skip), path.name, chunk_rows)
+        pieces = read.delimited_chunks(lines, _delimiter_of(path, codec, skip), path.name, chunk_rows)
     return file_format, label, _text_chunks(pieces, lines, file_format, label)
 
 
@@ -138,7 +140,7 @@ def _text_chunks(pieces: Iterable, lines: TextLines, file_format: str, encoding:
         return
     # The pieces are exhausted, so the whole file has been decoded and `truncated` is known.
     if lines.truncated:
-        previous = ingest.drop_truncated_tail(replace(previous, frame=ingest.clean_cells(previous.frame)))
+        previous = read.drop_truncated_tail(replace(previous, frame=read.clean_cells(previous.frame)))
     yield previous
 
 
@@ -165,15 +167,15 @@ class ChunkJob:
 
 def prepare_chunk(job: ChunkJob) -> int:
     """Map, validate and enrich one chunk and stage it as two Parquet parts; returns the posts staged."""
-    raw = replace(job.raw, frame=ingest.clean_cells(job.raw.frame))
+    raw = replace(job.raw, frame=read.clean_cells(job.raw.frame))
     canonical = layouts.to_canonical(raw.frame, job.layout, channel=job.channel)
-    checked = ingest.validate(raw, canonical, channel=job.channel, now=job.now)
-    posts = ingest.enrich(checked.posts, job.batch_id)
+    checked = validation.validate(raw, canonical, channel=job.channel, now=job.now)
+    posts = validation.enrich(checked.posts, job.batch_id)
     posts["row_no"] = np.arange(len(posts), dtype=np.int64) + job.first_row_no
     suffix = f"{job.number:06d}.parquet"
-    ingest.write_part(posts, job.stem.with_suffix(f".posts.{suffix}"), ingest.POSTS_PART_SCHEMA)
-    ingest.write_part(checked.quarantine, job.stem.with_suffix(f".quarantine.{suffix}"),
-                      ingest.QUARANTINE_PART_SCHEMA)
+    inbox.write_part(posts, job.stem.with_suffix(f".posts.{suffix}"), inbox.POSTS_PART_SCHEMA)
+    inbox.write_part(checked.quarantine, job.stem.with_suffix(f".quarantine.{suffix}"),
+                      inbox.QUARANTINE_PART_SCHEMA)
     return len(posts)
 
 
@@ -247,7 +249,7 @@ def stage_file(path: Path, stem: Path, channel: str | None, workers: int, chunk_
         for number, raw in enumerate(chunks):
             if not layout_seen:
                 try:
-                    layout_seen.append(layouts.detect_layout(ingest.column_names(raw.frame.columns), hint=path.name))
+                    layout_seen.append(layouts.detect_layout(read.column_names(raw.frame.columns), hint=path.name))
                 except layouts.UnknownLayoutError as exc:
                     raise UnreadableFile(str(exc), exc.message_zh) from None
             first_row_no = rows_read
@@ -263,37 +265,37 @@ def stage_file(path: Path, stem: Path, channel: str | None, workers: int, chunk_
 
 def ingest_big_file(path: Path, db_path: Path, channel: str | None = None, workers: int | None = None,
                     chunk_rows: int = CHUNK_ROWS) -> FileSummary:
-    """Import one big file with bounded memory; the same outcomes and summary as ingest.ingest_bytes."""
+    """Import one big file with bounded memory; the same outcomes and summary as ingest_bytes."""
     size = path.stat().st_size
     if size > MAX_STREAM_BYTES:
         return FileSummary(file=path.name, status="failed", error=f"file too large: {size} bytes",
                            error_zh=f"文件过大（{size / 1024 ** 3:.1f} GB），超过导入上限 "
                                     f"{MAX_STREAM_BYTES / 1024 ** 3:.0f} GB，请拆分后再导入")
-    inbox = config.inbox_dir(db_path)
-    inbox.mkdir(parents=True, exist_ok=True)
-    stem = inbox / uuid.uuid4().hex[:16]
+    folder = config.inbox_dir(db_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = folder / uuid.uuid4().hex[:16]
     try:
         record = stage_file(path, stem, channel, workers or default_workers(), chunk_rows)
     except UnreadableFile as exc:
-        ingest.remove_staged(stem)
+        inbox.remove_staged(stem)
         return FileSummary(file=path.name, status="failed", error=str(exc), error_zh=exc.message_zh)
     except Exception as exc:  # a hostile file must not crash the caller; nothing has been written
-        ingest.remove_staged(stem)
+        inbox.remove_staged(stem)
         log.exception("unexpected error preparing %s", path)
         return FileSummary(file=path.name, status="failed", error=f"cannot import file: {exc!r}",
                            error_zh="导入失败：文件内容无法处理，未写入任何数据（详情见日志）")
     try:
         with open_store(db_path, memory_limit=WRITE_MEMORY_LIMIT) as owned:
-            ingest.drain_inbox(owned, inbox)  # our parts have no manifest yet: drain leaves them alone
-            summary = ingest.write_staged(owned, record, stem)
+            inbox.drain_inbox(owned, folder)  # our parts have no manifest yet: drain leaves them alone
+            summary = inbox.write_staged(owned, record, stem)
     except DatabaseLocked:
-        ingest.commit_to_inbox(stem, record)
-        return ingest.staged_summary(record, stem, "queued")
+        inbox.commit_to_inbox(stem, record)
+        return inbox.staged_summary(record, stem, "queued")
     except Exception as exc:
-        ingest.remove_staged(stem)
+        inbox.remove_staged(stem)
         log.exception("writing %s failed", path)
         return FileSummary(file=path.name, status="failed", error=f"write failed, nothing stored: {exc!r}",
                            error_zh="写入数据库失败，本文件的数据均未写入（详情见日志），请稍后重试")
-    ingest.remove_staged(stem)
+    inbox.remove_staged(stem)
     return summary
 
