@@ -13,6 +13,7 @@ PAGES = (
     ("研判", "heatmap", "views/heatmap.py", "热力图", ":material/grid_on:"),
     ("研判", "topic", "views/topic.py", "话题分析", ":material/travel_explore:"),
     ("研判", "alerts", "views/alerts.py", "预警", ":material/notifications:"),
+    ("研判", "schemes", "views/schemes.py", "监测方案", ":material/manage_search:"),
     ("研判", "corrections", "views/corrections.py", "情感校正", ":material/rule:"),
     ("数据", "import", "views/data_import.py", "数据导入", ":material/upload:"),
     ("数据", "settings", "views/settings.py", "设置", ":material/settings:"),

@@ -134,7 +134,7 @@ def render_sidebar() -> Filters:
     """Shared filters, read from and written back to the URL so every view is a link one can send."""
     latest = cached(metrics.latest_day) or dt.date.today()
     params = {key: st.query_params.get_all(key) for key in LIST_PARAMS}
-    params |= {key: st.query_params.get(key) for key in ("from", "to", "grain", "by")}
+    params |= {key: st.query_params.get(key) for key in ("from", "to", "grain", "by", "merge")}
     f = Filters.from_query_params(params, latest)
     options = cached(metrics.dimension_values)
     with st.sidebar:
@@ -147,6 +147,8 @@ def render_sidebar() -> Filters:
                                 key="filter_topics", placeholder="全部话题")
         regions = st.multiselect("地域", options["region"], default=_known(f.regions, options["region"]),
                                  key="filter_regions", placeholder="全部地域")
+        merge = st.checkbox("合并相似", value=f.merge_similar, key="filter_merge",
+                            help="转载与轻度改写的副本只计一次（按首发帖计）：统计的是“事”，不是“帖”")
         user = current_user()
         if user is None:
             st.text_input("操作人", value="分析员", key="actor", help="记入审计日志与事件处置记录")
@@ -158,9 +160,9 @@ def render_sidebar() -> Filters:
                     st.logout()
                 st.rerun()
     chosen = Filters(min(start, end), max(start, end), f.grain, f.group_by, tuple(channels), tuple(topics),
-                     tuple(regions))
+                     tuple(regions), merge_similar=merge)
     # Rewrite only the shared filter keys: a page's own keys (a heatmap cell, an incident) stay in the link.
-    for key in (*LIST_PARAMS, "from", "to", "grain", "by"):
+    for key in (*LIST_PARAMS, "from", "to", "grain", "by", "merge"):
         st.query_params.pop(key, None)
     st.query_params.update(chosen.to_query_params())
     st.session_state["filters"] = chosen
@@ -177,6 +179,9 @@ POST_COLUMNS = {
     "post_type": "类型", "repost_count": "转发", "comment_count": "评论", "like_count": "点赞", "read_count": "阅读",
     "url": st.column_config.LinkColumn("链接", display_text="打开"),
     "topic": "话题", "region": "地域", "parent_id": None, "root_id": None,
+    "similar": st.column_config.NumberColumn("相似数", help="同一事件的其他转载与改写副本", format="%d"),
+    "first_at": st.column_config.DatetimeColumn("首发时间", format="YYYY-MM-DD HH:mm"), "first_site": "首发站点",
+    "dup_cluster": None,
 }
 
 

@@ -168,6 +168,7 @@ VERBS = {
     "serve": _serve,
     "status": _delegate("analysis.service", "cli_status"),
     "settings": _delegate("analysis.settings", "cli_settings"),
+    "schemes": _delegate("analysis.scheme_cli", "cli_schemes"),
 }
 # Verbs never run inside the service on a forwarded request: they need no database, or must not touch a live one.
 LOCAL_ONLY = frozenset({"demo", "serve", "users", "score"})

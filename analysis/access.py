@@ -28,13 +28,13 @@ ROLES = (LEADER, ANALYST, ADMIN)
 # Each role sees its own pages plus those of the roles before it.
 ROLE_PAGES: dict[str, tuple[str, ...]] = {
     LEADER: ("overview", "incidents", "briefing"),
-    ANALYST: ("heatmap", "topic", "alerts", "corrections", "import"),
+    ANALYST: ("heatmap", "topic", "alerts", "schemes", "corrections", "import"),
     ADMIN: ("settings",),
 }
 # Actions inside pages (buttons and forms), by the least role that may perform them.
 ACTIONS: dict[str, str] = {
     "incident_event": ANALYST, "grade_override": ANALYST, "alert_state": ANALYST, "sentiment_correction": ANALYST,
-    "import": ANALYST, "rule_edit": ADMIN, "settings_edit": ADMIN,
+    "import": ANALYST, "scheme_edit": ANALYST, "rule_edit": ADMIN, "settings_edit": ADMIN,
 }
 
 

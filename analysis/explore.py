@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pandas as pd
 
-from analysis import cascades, metrics, text
+from analysis import cascades, metrics, near_dupes, text, topics
 from analysis.filters import Filters
 from analysis.store import Store
 
 POST_COLUMNS = ("post_id", "created_at", "channel", "site", "author_id", "title", "text", "sentiment_label",
                 "sentiment_score", "post_type", "repost_count", "comment_count", "like_count", "read_count", "url",
-                "topic", "region", "parent_id", "root_id")
+                "topic", "region", "parent_id", "root_id", "dup_cluster")
 ORDERS = {"time": "created_at DESC", "interaction": "repost_count + comment_count + like_count DESC",
           "negative": "sentiment_score ASC"}
 MAX_POSTS = 2000
@@ -36,22 +38,27 @@ def posts(store: Store, f: Filters, *, keyword: str | None = None, cell: tuple[s
     if sentiment:
         clauses.append("sentiment_label = ?")
         params.append(sentiment)
-    return store.query(
+    return near_dupes.annotate(store, store.query(
         f"SELECT {', '.join(POST_COLUMNS)} FROM posts WHERE {' AND '.join(clauses)} "
         f"ORDER BY {ORDERS[order]} LIMIT ?",
         [*params, min(int(limit), MAX_POSTS)],
-    )
+    ))
 
 
-def top_keywords(store: Store, f: Filters, k: int = 20) -> pd.DataFrame:
-    """Most frequent extracted keywords in the filtered posts, with their negative share."""
+def top_keywords(store: Store, f: Filters, k: int = 20, stop_words: Sequence[str] = ()) -> pd.DataFrame:
+    """Most frequent extracted keywords in the filtered posts, with their negative share; `stop_words` (the
+    setting keyword_stop_words, on the page), the database's region names and what they contain (新区 of 兰州新区)
+    left out."""
     where, params = f.where()
+    stop = [*stop_words, *topics.NOT_WORDS]
     return store.query(
-        f"""SELECT keyword, count(*) AS posts,
+        f"""WITH regions AS (SELECT DISTINCT region FROM posts WHERE region IS NOT NULL)
+            SELECT keyword, count(*) AS posts,
                    avg(CASE WHEN sentiment_label = '负面' THEN 1.0 ELSE 0.0 END) AS negative_ratio
             FROM (SELECT unnest(keywords) AS keyword, sentiment_label FROM posts WHERE {where})
+            WHERE NOT list_contains(?, keyword) AND NOT EXISTS (SELECT 1 FROM regions WHERE contains(region, keyword))
             GROUP BY keyword ORDER BY posts DESC, keyword LIMIT ?""",
-        [*params, int(k)],
+        [*params, stop, int(k)],
     )
 
 

@@ -28,6 +28,7 @@ class Filters:
     topics: tuple[str, ...] = ()
     regions: tuple[str, ...] = ()
     until: pd.Timestamp | None = None   # an earlier (exclusive) end inside the last day: a period still running
+    merge_similar: bool = False          # 合并相似: each story once, as its first post (analysis.near_dupes)
 
     def __post_init__(self):
         if self.start > self.end:
@@ -66,6 +67,8 @@ class Filters:
             if values:
                 clauses.append(f"{p}{column} IN ({', '.join('?' for _ in values)})")
                 params.extend(values)
+        if self.merge_similar:
+            clauses.append(f"({p}dup_cluster IS NULL OR {p}dup_cluster = {p}post_id)")
         return " AND ".join(clauses), params
 
     def to_query_params(self) -> dict[str, str | list[str]]:
@@ -77,6 +80,8 @@ class Filters:
         for key, values in (("channel", self.channels), ("topic", self.topics), ("region", self.regions)):
             if values:
                 params[key] = list(values)
+        if self.merge_similar:
+            params["merge"] = "1"
         return params
 
     @classmethod
@@ -102,7 +107,8 @@ class Filters:
             start, end = end, start
         grain = one("grain") if one("grain") in GRAINS else "day"
         group_by = one("by") if one("by") in GROUPINGS else "none"
-        return cls(start, end, grain, group_by, many("channel"), many("topic"), many("region"))
+        return cls(start, end, grain, group_by, many("channel"), many("topic"), many("region"),
+                   merge_similar=one("merge") == "1")
 
 
 def _parse_date(value: str | None) -> dt.date | None:

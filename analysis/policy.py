@@ -30,11 +30,5 @@ class Policy:
     deadlines: tuple[Deadline, ...]
     periods: tuple[SensitivePeriod, ...]            # sensitive periods, tightening alert and grading thresholds
     mainstream_sites: tuple[str, ...]
-    topics: tuple[tuple[str, tuple[str, ...]], ...]  # topic → keywords, in the office's order
-    topics_customised: bool                         # False: imports keep the topics they were given
     proposals: Proposals
     targets: tuple[dict, ...]                       # notification targets (with secrets: never log them)
-
-    @property
-    def topic_dictionary(self) -> dict[str, list[str]]:
-        return {topic: list(words) for topic, words in self.topics}

@@ -52,7 +52,6 @@ class Form:
     value   — one input (the value itself; kind "lines" edits a list of texts one per line)
     record  — one input per field of a JSON object
     rows    — a table, one row per list item, one column per field
-    mapping — a table of name → words (first field the name, second the words, separated by 、 or spaces)
     """
 
     shape: str
@@ -247,30 +246,16 @@ def _check_sites(value) -> list[str]:
     return errors
 
 
-# -- topic_dictionary ------------------------------------------------------------------------------------
-def _check_dictionary(value) -> list[str]:
-    field = "话题词典（topic_dictionary）"
-    if not isinstance(value, dict) or not value:
-        return [f"{field}必须是非空 JSON 对象：话题 → 关键词列表"]
-    errors = []
-    for topic, words in value.items():
-        if not topic.strip():
-            errors.append(f"{field}的话题名称不能为空")
-        if not isinstance(words, list) or not words:
-            errors.append(f"{field}中话题“{topic}”的关键词必须是非空列表")
-            continue
-        if any(not isinstance(w, str) or not w.strip() for w in words):
-            errors.append(f"{field}中话题“{topic}”有空的或非文字的关键词")
-            continue
-        cleaned = [w.strip() for w in words]
-        duplicates = sorted({w for w in cleaned if cleaned.count(w) > 1})
-        if duplicates:
-            errors.append(f"{field}中话题“{topic}”的关键词重复：{'、'.join(duplicates)}")
-    return errors
+# -- keyword_stop_words -------------------------------------------------------------------------------------
+def _check_stop_words(value) -> list[str]:
+    field = "关键词停用词（keyword_stop_words）"
+    if not isinstance(value, list) or any(not isinstance(w, str) or not w.strip() for w in value):
+        return [f"{field}必须是非空字符串的列表，如 [\"城关区\", \"点赞\"]"]
+    return []
 
 
-def _normalize_dictionary(value: dict) -> dict:
-    return {topic.strip(): [w.strip() for w in words] for topic, words in value.items()}
+def _normalize_stop_words(value: list) -> list[str]:
+    return list(dict.fromkeys(w.strip() for w in value))
 
 
 # -- alert_targets (owned by analysis.delivery) -------------------------------------------------------------
@@ -374,12 +359,10 @@ REGISTRY: dict[str, Setting] = {s.key: s for s in (
             "这些站点出现报道即视为“主流媒体介入”，是一级事件的定级依据之一。",
             lambda: list(config.MAINSTREAM_SITES), _check_sites, lambda value: [s.strip() for s in value],
             form=Form("value", (Field("value", "站点", "lines", help="每行一个站点名称，与帖子的“站点”一致"),))),
-    Setting("topic_dictionary", "话题词典",
-            "话题 → 关键词列表；帖子正文包含关键词即归入该话题（导入时判定）。同一话题内关键词不可重复。",
-            lambda: {t: list(words) for t, words in topics.TOPIC_KEYWORDS.items()}, _check_dictionary,
-            _normalize_dictionary,
-            form=Form("mapping", (Field("topic", "话题"),
-                                  Field("words", "关键词", "words", help="用顿号、逗号或空格分隔")))),
+    Setting("keyword_stop_words", "关键词停用词",
+            "话题分析的高频关键词不列出这些词（地名与日常用语）；数据中的地域名称也自动不列出。修改即时生效。",
+            lambda: list(topics.KEYWORD_STOP_DEFAULT), _check_stop_words, _normalize_stop_words,
+            form=Form("value", (Field("value", "停用词", "lines", help="每行一个词"),))),
     Setting("service", "值守服务",
             "常驻服务（python -m analysis serve，即 make run）的定时巡检、监视文件夹与定时简报。",
             lambda: dict(SERVICE_DEFAULTS), _check_service, lambda value: {**SERVICE_DEFAULTS, **value},
@@ -508,8 +491,6 @@ def policy(store: Store) -> Policy:
         deadlines=tuple(Deadline(**item) for item in get(store, "deadlines")),
         periods=_periods(get(store, "sensitive_periods")),
         mainstream_sites=tuple(get(store, "mainstream_sites")),
-        topics=tuple((topic, tuple(words)) for topic, words in get(store, "topic_dictionary").items()),
-        topics_customised=is_customised(store, "topic_dictionary"),
         proposals=Proposals(**proposals),
         targets=tuple(get(store, TARGETS_KEY)),
     )
@@ -517,6 +498,11 @@ def policy(store: Store) -> Policy:
 
 def sensitive_periods(store: Store) -> tuple[sensitive.SensitivePeriod, ...]:
     return _periods(get(store, "sensitive_periods"))
+
+
+def keyword_stop_words(store: Store) -> list[str]:
+    """What 话题分析's keyword list leaves out (read by the page, passed to explore.top_keywords)."""
+    return get(store, "keyword_stop_words")
 
 
 def service(store: Store) -> dict[str, Any]:
@@ -643,7 +629,7 @@ def _stored_form(field: Field, value: Any) -> Any:
 
 def to_form(key: str, value: Any) -> Any:
     """The value as the form's inputs start from: a scalar (value), {field: input} (record) or a list of
-    {field: cell} rows (rows, mapping) — dates as dates, word lists joined with 、, text lists one per line."""
+    {field: cell} rows (rows) — dates as dates, word lists joined with 、, text lists one per line."""
     form = form_of(key)
     if form is None:
         return to_json(value)
@@ -651,9 +637,6 @@ def to_form(key: str, value: Any) -> Any:
         return _shown(form.fields[0], value)
     if form.shape == "record":
         return {f.key: _shown(f, value.get(f.key)) for f in form.fields}
-    if form.shape == "mapping":
-        name, words = form.fields
-        return [{name.key: topic, words.key: _shown(words, items)} for topic, items in value.items()]
     return [{f.key: _shown(f, item.get(f.key)) for f in form.fields} for item in value]
 
 
@@ -668,9 +651,6 @@ def from_form(key: str, edited: Any) -> Any:
         return {f.key: _stored_form(f, edited.get(f.key)) for f in form.fields}
     rows = [{f.key: _stored_form(f, row.get(f.key)) for f in form.fields} for row in edited]
     rows = [row for row in rows if any(v not in (None, "", []) for v in row.values())]
-    if form.shape == "mapping":
-        name, words = form.fields
-        return {row[name.key] or "": row[words.key] or [] for row in rows}
     return rows
 
 

@@ -238,19 +238,45 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (kind, source_key)
     );
     """,
+    # Monitoring schemes (analysis.schemes): the source of posts' topic/topics. topic_given marks the posts whose
+    # file gave their topic, which re-tagging leaves alone.
+    """
+    CREATE TABLE schemes (
+        name        VARCHAR PRIMARY KEY,
+        expression  VARCHAR NOT NULL,
+        scope       VARCHAR NOT NULL DEFAULT 'both' CHECK (scope IN ('both', 'title', 'text')),
+        channels    VARCHAR[],                    -- NULL: every channel
+        owner       VARCHAR NOT NULL,
+        position    INTEGER NOT NULL,             -- ties between equally strong schemes go to the first
+        updated_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
+        updated_by  VARCHAR NOT NULL
+    );
+    ALTER TABLE posts ADD COLUMN topic_given BOOLEAN DEFAULT false;
+    """,
+    # Near-duplicates (analysis.near_dupes): each post's cluster (named by its earliest post, the 首发), the MinHash
+    # signature of every signed post (NULL: too short to sign) and its LSH band keys, to match later posts against.
+    """
+    ALTER TABLE posts ADD COLUMN dup_cluster VARCHAR;
+    CREATE TABLE dup_signed (post_id VARCHAR PRIMARY KEY, signature BLOB);
+    CREATE TABLE dup_bands (band_key BIGINT NOT NULL, post_id VARCHAR NOT NULL);
+    """,
 )
 
 
 # What a brand-new database starts with, registered by the modules that own it (alerts: the default rules), so
-# the store never imports them. Run once, by the open that created the schema; analysis/__init__.py imports the
-# registering modules, so every process that can create a database has them.
-_SEEDS: list[Callable[[Store], object]] = []
+# the store never imports them. Run once, by the open that created the schema (or, for a seed tied to a table, by
+# the open whose migration created that table: an older database gets it when upgraded); analysis/__init__.py
+# imports the registering modules, so every process that can create a database has them.
+_SEEDS: list[tuple[Callable[[Store], object], str | None]] = []
 
 
-def seed_new_databases(seed: Callable[[Store], object]) -> Callable[[Store], object]:
-    """Register `seed(store)` to run when an open creates a database (not on later opens)."""
-    _SEEDS.append(seed)
-    return seed
+def seed_new_databases(seed: Callable[[Store], object] | None = None, *, table: str | None = None):
+    """Register `seed(store)` to run when an open creates a database (not on later opens); with `table`, when an
+    open's migration creates that table. Usable as @seed_new_databases or @seed_new_databases(table=...)."""
+    def register(function: Callable[[Store], object]) -> Callable[[Store], object]:
+        _SEEDS.append((function, table))
+        return function
+    return register(seed) if seed is not None else register
 
 
 def _sql_literal(text: str) -> str:
@@ -349,10 +375,11 @@ class Store:
         if memory_limit:
             self._conn.execute(f"SET memory_limit = '{_sql_literal(memory_limit)}'")  # SET takes no parameters
         self.created = False  # True when this open created the schema (and ran the seeds)
+        self.created_tables: frozenset[str] = frozenset()  # the tables this open's migrations created
         if not read_only:
             self._migrate()
-            if self.created:
-                for seed in _SEEDS:
+            for seed, table in _SEEDS:
+                if (self.created and table is None) or table in self.created_tables:
                     seed(self)
 
     @classmethod
@@ -424,8 +451,12 @@ class Store:
             return 0
         return int(self._conn.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchall()[0][0])
 
+    def _tables(self) -> set[str]:
+        return {row[0] for row in self._conn.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+
     def _migrate(self) -> None:
         current = self.schema_version()
+        before = self._tables()
         self.created = current == 0
         if current > len(MIGRATIONS):
             raise RuntimeError(
@@ -439,6 +470,7 @@ class Store:
                 conn.execute(MIGRATIONS[version])
                 conn.execute("INSERT INTO schema_version VALUES (?, now())", [version + 1])
             log.info("migrated %s to schema version %d", self.path, version + 1)
+        self.created_tables = frozenset(self._tables() - before)
 
     # -- reads --------------------------------------------------------------------------------------
     def query(self, sql: str, params: Sequence | Mapping | None = None) -> pd.DataFrame:
@@ -472,6 +504,17 @@ class Store:
                       (SELECT count(*) FROM sentiment_corrections) AS corrections"""
         ).iloc[0]
         return ":".join(str(v) for v in row.tolist())
+
+    def query_frames(self, sql: str, frames: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+        """A query over stored tables and in-memory frames (registered under the given names while it runs)."""
+        with self._write_lock:  # registrations are per connection: no other thread may see or drop them
+            for name, frame in frames.items():
+                self._conn.register(name, frame)
+            try:
+                return self._conn.execute(sql).df()
+            finally:
+                for name in frames:
+                    self._conn.unregister(name)
 
     def batch_exists(self, batch_id: str) -> bool:
         return bool(self.scalar("SELECT count(*) FROM ingest_batches WHERE batch_id = ?", [batch_id]))
@@ -573,6 +616,37 @@ class Store:
                     )
             finally:
                 self._conn.unregister("new_scores")
+
+    def execute_frames(self, frames: Mapping[str, pd.DataFrame],
+                       statements: Sequence[tuple[str, Sequence | Mapping]]) -> None:
+        """Write statements reading in-memory frames (registered under the given names), in one transaction."""
+        with self._write_lock:
+            for name, frame in frames.items():
+                self._conn.register(name, frame)
+            try:
+                with self._transaction() as conn:
+                    for sql, params in statements:
+                        conn.execute(sql, params)
+            finally:
+                for name in frames:
+                    self._conn.unregister(name)
+
+    def update_posts(self, changes: pd.DataFrame, columns: Sequence[str],
+                     statements: Sequence[tuple[str, Sequence | Mapping]] = ()) -> None:
+        """Set `columns` of the posts in `changes` (post_id + those columns) in one bulk UPDATE, after the
+        parametrized `statements`, all in one transaction."""
+        assignments = ", ".join(f'"{c}" = c."{c}"' for c in columns)
+        with self._write_lock:
+            self._conn.register("post_changes", changes)
+            try:
+                with self._transaction() as conn:
+                    for sql, params in statements:
+                        conn.execute(sql, params)
+                    if len(changes):
+                        conn.execute(f"UPDATE posts SET {assignments} FROM post_changes c "
+                                     "WHERE posts.post_id = c.post_id")
+            finally:
+                self._conn.unregister("post_changes")
 
     @staticmethod
     def _insert_new_posts(conn) -> int:

@@ -163,6 +163,18 @@ STOP_WORDS = frozenset("""
 每天 每个 所有 很多 许多 多少 几个 两个 第一 各位 小伙伴 网友 网友们 北京时间
 造成 做好 发生 要求 相关 加强 开展 进一步 一定 不断 积极 认真 有效 切实
 """.split())
+# What the 话题分析 keyword list leaves out by default (setting keyword_stop_words, editable in 设置): place names
+# and everyday words that top every list without saying what happened. The database's own regions are left out too.
+KEYWORD_STOP_DEFAULT: tuple[str, ...] = tuple("""
+北京 天津 上海 重庆 河北 山西 辽宁 吉林 黑龙江 江苏 浙江 安徽 福建 江西 山东 河南 湖北 湖南 广东 海南 四川 贵州 云南
+陕西 甘肃 青海 台湾 内蒙古 广西 西藏 宁夏 新疆 香港 澳门 兰州 广州 深圳 成都 武汉 杭州 南京 西安 长沙 郑州 济南 沈阳
+哈尔滨 长春 石家庄 太原 合肥 福州 南昌 南宁 昆明 贵阳 海口 拉萨 银川 西宁 乌鲁木齐 呼和浩特 苏州 青岛 大连 厦门 宁波
+中国 全国 全省 全市 全县 全区 我市 我县 我区 本市 本地 当地 市区 城区 县城 新区 老城区 市民 居民 群众 网友 大家
+点赞 诉求 后续 可拨打 拨打 电话 热线 咨询 回复 留言 反映 反馈 希望 请问 谢谢 感谢 支持 关注 大家好 今天 昨天 明天
+小时 分钟 时间 目前 已经 工作人员 有关部门 相关部门 记者 报道 消息 发布 通报 视频 图片 链接 网页 评论 转发
+""".split())
+# What a missing cell used to become as text: never a keyword, whatever the stop list says.
+NOT_WORDS = frozenset({"nan", "none", "null", "nat", "undefined"})
 KEYWORD_CHARS = 1000
 _TOKEN_OK = re.compile(r"^[\u4e00-\u9fffA-Za-z][\u4e00-\u9fffA-Za-z0-9\-]*$")
 
@@ -239,7 +251,7 @@ def extract_keywords(texts_norm: Sequence[str | None], top_k: int = 5) -> list[l
         tf: dict[str, int] = {}
         # the head of a long article carries its keywords; segmenting all of it only costs time
         for word in _words(noise.sub(" ", text[:KEYWORD_CHARS]), vocabulary):
-            if len(word) < 2 or word in STOP_WORDS or not _TOKEN_OK.match(word):
+            if len(word) < 2 or word in STOP_WORDS or word.lower() in NOT_WORDS or not _TOKEN_OK.match(word):
                 continue
             tf[word] = tf.get(word, 0) + 1
         ranked = sorted(tf, key=lambda w: (-tf[w] * idf.get(w, median), w))[:top_k]

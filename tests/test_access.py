@@ -28,7 +28,7 @@ def test_password_hashes_verify_and_differ_by_salt():
 def test_roles_grant_pages_and_actions_cumulatively():
     assert access.pages_for("领导") == ["overview", "incidents", "briefing"]
     assert "heatmap" in access.pages_for("分析员") and "settings" not in access.pages_for("分析员")
-    assert "settings" in access.pages_for("管理员") and len(access.pages_for(None)) == 9
+    assert "settings" in access.pages_for("管理员") and len(access.pages_for(None)) == 10
     assert not access.can("领导", "incident_event") and access.can("分析员", "incident_event")
     assert not access.can("分析员", "rule_edit") and access.can("管理员", "rule_edit") and access.can(None, "rule_edit")
 

@@ -23,7 +23,7 @@ APP = str(REPO_ROOT / "app.py")
 TIMEOUT = 120
 TZ = "Asia/Shanghai"
 PAGES = ("overview.py", "incidents.py", "briefing.py", "heatmap.py", "topic.py", "alerts.py", "corrections.py",
-         "data_import.py", "settings.py")
+         "data_import.py", "settings.py", "schemes.py")
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:

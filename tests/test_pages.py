@@ -235,7 +235,7 @@ def test_every_table_on_every_page_shows_missing_values_empty(app_db):
     tables = 0
     for page, query in [("overview.py", {}), ("incidents.py", {}), ("heatmap.py", {"row": "食品药品", "col": day}),
                         ("topic.py", {}), ("alerts.py", {"state": "all"}), ("corrections.py", {}),
-                        ("data_import.py", {}), ("settings.py", {})]:
+                        ("data_import.py", {}), ("settings.py", {}), ("schemes.py", {})]:
         at = run_app(page, **query)
         for table in at.dataframe:
             assert table.proto.HasField("placeholder") and table.proto.placeholder == "", (page, table.key)

@@ -88,10 +88,11 @@ SERVED = {
     "dimension_values": (lambda s, f: pd.DataFrame({k: pd.Series(v) for k, v in metrics.dimension_values(s).items()}),
                          {"daily": 3}),
     "post_count": (lambda s, f: pd.DataFrame([{"posts": metrics.post_count(s)}]), {"daily": 1}),
-    # what needs posts reads the lake: distinct sites per group, the newest post, the posts of a heatmap cell
+    # what needs posts reads the lake: distinct sites per group, the newest post, the posts of a heatmap cell (and
+    # their clusters: 相似数, 首发)
     "spread": (lambda s, f: metrics.spread(s, Filters(f.start, f.end, group_by="topic")), {"posts": 1, "hourly": 1}),
     "latest_day": (lambda s, f: pd.DataFrame([{"day": metrics.latest_day(s)}]), {"posts": 1}),
-    "cell_posts": (lambda s, f: explore.posts(s, f, cell=("hour_weekday", 10, "周三"), limit=20), {"posts": 1}),
+    "cell_posts": (lambda s, f: explore.posts(s, f, cell=("hour_weekday", 10, "周三"), limit=20), {"posts": 2}),
 }
 
 

@@ -13,7 +13,7 @@ from analysis import incidents as inc
 from analysis.alerts import Rule
 from analysis.grading import GradingThresholds
 from analysis.store import Store
-from analysis.topics import TOPIC_KEYWORDS
+from analysis.topics import KEYWORD_STOP_DEFAULT
 from tests.conftest import REPO_ROOT
 from tests.factories import write_posts
 
@@ -42,12 +42,12 @@ def test_defaults_are_the_code_constants(store):
     assert settings.policy(store).thresholds == GradingThresholds()
     assert settings.policy(store).periods == sensitive.DEFAULT_PERIODS
     assert settings.policy(store).mainstream_sites == config.MAINSTREAM_SITES
-    assert settings.policy(store).topic_dictionary == TOPIC_KEYWORDS
+    assert settings.keyword_stop_words(store) == list(KEYWORD_STOP_DEFAULT)
     assert list(settings.policy(store).targets) == []
     assert settings.service(store) == settings.SERVICE_DEFAULTS
     assert set(json.loads(settings.export_all(store))) == {
         "default_tier_set", "grading_thresholds", "deadlines", "sensitive_periods", "mainstream_sites",
-        "topic_dictionary", "service", "alert_targets", "incident_proposals"}
+        "keyword_stop_words", "service", "alert_targets", "incident_proposals"}
     assert settings.problems(store) == []
     for setting in settings.REGISTRY.values():
         assert setting.label and setting.help
@@ -120,9 +120,6 @@ def test_targets_are_delegated_to_delivery_and_secrets_stay_out_of_the_audit(sto
     ("mainstream_sites", ["人民网", ""], "主流媒体站点（mainstream_sites）第2项必须是非空字符串"),
     ("mainstream_sites", ["人民网", "人民网"], "主流媒体站点（mainstream_sites）有重复项：人民网"),
     ("mainstream_sites", "人民网", "主流媒体站点（mainstream_sites）必须是字符串列表"),
-    ("topic_dictionary", {}, "话题词典（topic_dictionary）必须是非空 JSON 对象"),
-    ("topic_dictionary", {"教育": []}, "话题词典（topic_dictionary）中话题“教育”的关键词必须是非空列表"),
-    ("topic_dictionary", {"教育": ["学校", "学校"]}, "话题词典（topic_dictionary）中话题“教育”的关键词重复：学校"),
     ("alert_targets", [{"type": "wecom", "url": "ftp://robot"}], "推送目标（alert_targets）第1个：机器人地址（url）"),
 ])
 def test_validators_reject_bad_input_naming_the_field(store, key, value, message):
@@ -301,8 +298,6 @@ def test_forms_round_trip_every_setting_and_read_table_edits():
     errors = settings.REGISTRY["sensitive_periods"].validate(settings.from_form("sensitive_periods", rows))
     assert errors == ["敏感时期（sensitive_periods）第2项的开始日期（start）应为 YYYY-MM-DD 格式的日期，收到：None",
                       "敏感时期（sensitive_periods）第2项的结束日期（end）应为 YYYY-MM-DD 格式的日期，收到：None"]
-    words = [{"topic": "教育", "words": "学校、 培训机构,学区  招生"}, {"topic": None, "words": None}]
-    assert settings.from_form("topic_dictionary", words) == {"教育": ["学校", "培训机构", "学区", "招生"]}
 
 
 def test_a_setting_declared_without_a_form_gets_one_from_its_default(monkeypatch):
@@ -315,22 +310,6 @@ def test_a_setting_declared_without_a_form_gets_one_from_its_default(monkeypatch
     assert [(f.key, f.kind) for f in settings.form_of("schedule").fields] == [("weekday", "int"), ("time", "text")]
     assert settings.form_of(targets.key) is None
     assert settings.from_form("tick_seconds", 90.0) == 90
-
-
-def test_custom_topic_dictionary_is_used_by_imports_and_keeps_given_topics(tmp_path):
-    from analysis import ingest
-
-    db_path = tmp_path / "topics.duckdb"
-    with Store(db_path) as store:
-        settings.save(store, "topic_dictionary", {"供暖保障": ["暖气", "供暖"], "教育": ["学校"]}, actor="管理员")
-        csv = ("post_id,channel,text,created_at,topic\n"
-               "a,微博,小区暖气一直不热，投诉无人管,2026-11-20 08:00,\n"
-               "b,微博,暖气不热,2026-11-20 09:00,物业小区\n"
-               "c,微博,今天天气不错,2026-11-20 10:00,\n")
-        summary = ingest.ingest_bytes(csv.encode(), "topics.csv", db_path, store=store)
-        assert summary.inserted == 3
-        got = store.query("SELECT post_id, topic FROM posts ORDER BY post_id").set_index("post_id")["topic"]
-    assert got.to_dict() == {"a": "供暖保障", "b": "物业小区", "c": "未分类"}
 
 
 # ---------- the dashboard's DuckDB memory limit ----------

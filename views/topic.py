@@ -6,7 +6,7 @@ import streamlit as st
 
 import ui
 import ui_incidents
-from analysis import charts, explore, metrics, sentiment
+from analysis import charts, explore, metrics, sentiment, settings
 
 f = ui.current_filters()
 st.title("话题分析")
@@ -51,7 +51,7 @@ middle.plotly_chart(charts.breakdown_bars(ui.cached(metrics.breakdown, scoped, "
                                           "主要渠道"), key="topic_channels")
 right.plotly_chart(charts.breakdown_bars(ui.cached(metrics.breakdown, scoped, "site").head(10), "site", "主要站点"),
                    key="topic_sites")
-keywords = ui.cached(explore.top_keywords, scoped, 20)
+keywords = ui.cached(explore.top_keywords, scoped, 20, tuple(settings.keyword_stop_words(ui.store())))
 st.caption("高频关键词：" + "、".join(f"{ui.plain(k)}（{n}）" for k, n in zip(keywords["keyword"], keywords["posts"],
                                                                      strict=True)))
 

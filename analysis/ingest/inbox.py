@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from analysis import config, settings, topics
+from analysis import config, near_dupes, schemes
 from analysis.ingest import layouts
 from analysis.ingest.read import RawTable, UnreadableFile, clean_cells, read_table, sha256_of
 from analysis.ingest.validation import COUNT_COLUMNS, enrich, validate
@@ -90,28 +90,11 @@ def _summary(batch: PreparedBatch, status: str) -> FileSummary:
     )
 
 
-def apply_topic_dictionary(posts: pd.DataFrame, dictionary: dict[str, list[str]]) -> pd.DataFrame:
-    """Re-assign topics with the office's own dictionary (settings), leaving topics the file gave as they are.
-
-    Done where the batch is written, by the process that owns the database and so can read the settings;
-    a batch prepared while the file was locked gets the same treatment when it is imported from the inbox.
-    """
-    posts = posts.copy()
-    titled = [f"{t} {n}" if isinstance(t, str) and t else n for t, n in zip(posts["title"], posts["text_norm"],
-                                                                            strict=True)]
-    matched = topics.assign_topics(titled, dictionary=dictionary)
-    given = posts["topic_given"] if "topic_given" in posts else pd.Series(False, index=posts.index)
-    posts["topics"] = [list(old) if keep else list(new) for keep, old, new in zip(given, posts["topics"], matched,
-                                                                                   strict=True)]
-    posts["topic"] = [topics.primary_topic(t) for t in posts["topics"]]
-    return posts
-
-
 def write_prepared(store: Store, batch: PreparedBatch) -> FileSummary:
-    posts, office = batch.posts, settings.policy(store)
-    if office.topics_customised:
-        posts = apply_topic_dictionary(posts, office.topic_dictionary)
+    posts = schemes.tag_batch(store, batch.posts)
     counts = store.write_batch(batch.record, posts, batch.quarantine)
+    schemes.mark_given(store, posts)
+    near_dupes.update(store)
     summary = _summary(batch, "imported")
     summary.inserted, summary.duplicates = counts.inserted, counts.duplicates
     return summary
@@ -155,12 +138,15 @@ def staged_parts(stem: Path) -> tuple[list[Path], list[Path]]:
 def write_staged(store: Store, record: BatchRecord, stem: Path) -> FileSummary:
     """Write a staged batch in one transaction, DuckDB reading the parts from disk."""
     posts_parts, quarantine_parts = staged_parts(stem)
-    office = settings.policy(store)
-    if office.topics_customised:
-        dictionary = office.topic_dictionary
-        for part in posts_parts:  # one part at a time, so memory stays bounded
-            write_part(apply_topic_dictionary(pd.read_parquet(part), dictionary), part, POSTS_PART_SCHEMA)
+    for part in posts_parts:  # one part at a time, so memory stays bounded
+        frame = pd.read_parquet(part)
+        tagged = schemes.tag_batch(store, frame)
+        if tagged is not frame:
+            write_part(tagged, part, POSTS_PART_SCHEMA)
     counts = store.write_batch(record, posts_parts, quarantine_parts)
+    for part in posts_parts:
+        schemes.mark_given(store, pd.read_parquet(part, columns=["post_id", "topic_given"]))
+    near_dupes.update(store)
     summary = staged_summary(record, stem, "imported")
     summary.inserted, summary.duplicates = counts.inserted, counts.duplicates
     return summary

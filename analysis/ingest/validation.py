@@ -198,7 +198,7 @@ def enrich(posts: pd.DataFrame, batch_id: str) -> pd.DataFrame:
     titles = [None if t == "\x00none" else t for t in uniques.get_level_values(0)]
     distinct = pd.DataFrame({"title": titles, "text": uniques.get_level_values(1)})
     distinct["text_norm"] = text.normalize_many(distinct["text"].tolist())
-    titled = [f"{t} {n}" if t else n for t, n in zip(titles, distinct["text_norm"], strict=True)]
+    titled = [f"{text.normalize(t)} {n}" if t else n for t, n in zip(titles, distinct["text_norm"], strict=True)]
     distinct["matched"] = topics.assign_topics(titled)
     distinct["keywords"] = topics.extract_keywords(titled)
     scoring_input = [body if body.strip() else (title or "") for body, title in
@@ -210,7 +210,7 @@ def enrich(posts: pd.DataFrame, batch_id: str) -> pd.DataFrame:
     spread.index = posts.index
     posts["text_norm"] = spread["text_norm"]
     given_topic = posts["topic"]
-    posts["topic_given"] = given_topic.notna().to_numpy()  # kept out of the store; see apply_topic_dictionary
+    posts["topic_given"] = given_topic.notna().to_numpy()  # see schemes.tag_batch and mark_given
     posts["topics"] = [[g] if g else list(m) for g, m in zip(given_topic, spread["matched"], strict=True)]
     posts["topic"] = [topics.primary_topic(t) for t in posts["topics"]]
     posts["keywords"] = [list(k) for k in spread["keywords"]]
