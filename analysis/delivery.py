@@ -34,7 +34,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis import audit
 from analysis.config import TIMEZONE
 
 log = logging.getLogger(__name__)
@@ -136,25 +135,6 @@ def redact(targets: list[dict]) -> list[dict]:
 
 def redacted_targets(store) -> list[dict]:
     return redact(load_targets(store))
-
-
-def save_targets(store, targets: list[dict], actor: str) -> None:
-    """Validate and store the targets; secrets are kept out of the audit log."""
-    errors = [f"第{i + 1}个目标：{e}" for i, t in enumerate(targets) for e in validate_target(t)]
-    if errors:
-        raise ValueError("；".join(errors))
-    redacted = redact(targets)
-    store.execute(
-        [
-            (
-                """INSERT INTO settings (key, value, updated_at, updated_by) VALUES (?, ?, now(), ?)
-            ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = now(),
-                                            updated_by = excluded.updated_by""",
-                [SETTINGS_KEY, json.dumps(targets, ensure_ascii=False), actor],
-            ),
-            audit.entry(actor, "settings.update", SETTINGS_KEY, redacted),
-        ]
-    )
 
 
 # -- text -------------------------------------------------------------------------------------------

@@ -430,22 +430,24 @@ def problems(store: Store) -> list[str]:
 
 
 # -- writing -------------------------------------------------------------------------------------------------
+def _audited(key: str, value: Any) -> Any:
+    """A value as the audit log may keep it: notification targets without their secrets and robot URLs."""
+    return delivery.redact(value) if key == TARGETS_KEY and isinstance(value, list) else value
+
+
 def save(store: Store, key: str, value: Any, actor: str) -> Any:
     """Validate and store a value (raises ValueError with Chinese messages naming the field); audited."""
     setting = _setting(key)
     errors = setting.validate(value)
     if errors:
         raise ValueError("；".join(errors))
-    if key == TARGETS_KEY:
-        delivery.save_targets(store, value, actor)   # delivery owns storage and the redacted audit row
-        return value
     old, new = get(store, key), setting.normalize(value)
     store.execute([
         ("""INSERT INTO settings (key, value, updated_at, updated_by) VALUES (?, ?, now(), ?)
             ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = now(),
                                             updated_by = excluded.updated_by""",
          [key, json.dumps(new, ensure_ascii=False), actor]),
-        audit.entry(actor, "settings.update", key, {"old": old, "new": new}),
+        audit.entry(actor, "settings.update", key, {"old": _audited(key, old), "new": _audited(key, new)}),
     ])
     return new
 
@@ -453,13 +455,10 @@ def save(store: Store, key: str, value: Any, actor: str) -> Any:
 def reset(store: Store, key: str, actor: str) -> Any:
     """Back to the default (the stored override is removed); audited."""
     setting = _setting(key)
-    if key == TARGETS_KEY:
-        delivery.save_targets(store, [], actor)
-        return []
     old, new = get(store, key), setting.default()
     store.execute([
         ("DELETE FROM settings WHERE key = ?", [key]),
-        audit.entry(actor, "settings.reset", key, {"old": old, "new": new}),
+        audit.entry(actor, "settings.reset", key, {"old": _audited(key, old), "new": _audited(key, new)}),
     ])
     return new
 

@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pandas as pd
 import pytest
 
-from analysis import alerts, delivery
+from analysis import alerts, delivery, settings
 from analysis.alerts import Alert
 from analysis.store import Store
 
@@ -314,9 +314,9 @@ def test_targets_stored_in_settings_with_secrets_out_of_audit(db_path, robot):
     targets = [{"type": "dingtalk", "url": robot.url + "/ding?access_token=secret-token", "secret": "SEC1"}]
     with Store(db_path) as store:
         assert delivery.load_targets(store) == []
-        with pytest.raises(ValueError, match="第1个目标：机器人地址（url）"):
-            delivery.save_targets(store, [{"type": "feishu", "url": "ftp://x"}], "admin")
-        delivery.save_targets(store, targets, "admin")
+        with pytest.raises(ValueError, match="第1个：机器人地址（url）"):
+            settings.save(store, "alert_targets", [{"type": "feishu", "url": "ftp://x"}], "admin")
+        settings.save(store, "alert_targets", targets, "admin")
         assert delivery.load_targets(store) == targets
         audit = store.scalar("SELECT details FROM audit_log WHERE action = 'settings.update'")
         assert "secret-token" not in audit and "SEC1" not in audit

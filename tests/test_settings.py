@@ -86,7 +86,7 @@ def test_save_get_round_trip_audit_and_reset(store):
     assert shown["setting"].tolist() == ["分级阈值", "敏感时期", "分级阈值"]
 
 
-def test_targets_are_delegated_to_delivery_and_secrets_stay_out_of_the_audit(store):
+def test_targets_are_stored_like_every_setting_and_secrets_stay_out_of_the_audit(store):
     target = {"type": "dingtalk", "url": "https://oapi.dingtalk.com/robot/send?access_token=TOKEN123",
               "secret": "SECabc"}
     settings.save(store, "alert_targets", [target], actor="管理员")
@@ -94,7 +94,8 @@ def test_targets_are_delegated_to_delivery_and_secrets_stay_out_of_the_audit(sto
     rows = audit_rows(store)
     assert rows["target"].tolist() == ["alert_targets"]
     assert "TOKEN123" not in rows["details"].iloc[0] and "SECabc" not in rows["details"].iloc[0]
-    assert json.loads(rows["details"].iloc[0]) == [{"type": "dingtalk", "url": "***", "secret": "***"}]
+    assert json.loads(rows["details"].iloc[0]) == {"old": [], "new": [{"type": "dingtalk", "url": "***",
+                                                                          "secret": "***"}]}
     settings.reset(store, "alert_targets", actor="管理员")
     assert list(settings.policy(store).targets) == []
 
