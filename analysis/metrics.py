@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from analysis import settings
 from analysis.config import TIMEZONE
 from analysis.filters import Filters
 from analysis.store import Store
@@ -213,15 +213,15 @@ def heatmap_matrix(cells: pd.DataFrame, measure: str, kind: str | None = None) -
     return matrix if measure == "negative_ratio" else matrix.fillna(0)
 
 
-def spread(store: Store, f: Filters) -> pd.DataFrame:
-    """Reach per group: interactions, distinct channels/sites, mainstream media, velocity and acceleration.
+def spread(store: Store, f: Filters, mainstream_sites: Sequence[str]) -> pd.DataFrame:
+    """Reach per group: interactions, distinct channels/sites, the office's mainstream media, velocity and acceleration.
 
     velocity = posts in the busiest hour and mean posts per active hour; acceleration = posts in the
     last hour with data minus the hour before it (positive: still speeding up).
     """
     where, params = f.where()
     group = "'全部'" if f.group_by == "none" else _GROUP_COLUMNS[f.group_by]
-    mainstream = list(settings.policy(store).mainstream_sites)
+    mainstream = list(mainstream_sites)
     placeholders = ", ".join("?" for _ in mainstream)
     totals = store.query(
         f"""SELECT {group} AS grp, {_AGGREGATES},

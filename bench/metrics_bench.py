@@ -47,7 +47,8 @@ def main() -> int:
             "breakdown by channel": lambda: metrics.breakdown(store, f, "channel"),
             "heatmap topic×day": lambda: metrics.heatmap_cells(store, f, "topic_day"),
             "heatmap hour×weekday": lambda: metrics.heatmap_cells(store, f, "hour_weekday"),
-            "spread by topic": lambda: metrics.spread(store, Filters(f.start, f.end, group_by="topic")),
+            "spread by topic": lambda: metrics.spread(store, Filters(f.start, f.end, group_by="topic"),
+                                                      config.MAINSTREAM_SITES),
             "posts behind a cell": lambda: explore.posts(store, f, cell=("topic_day", "安全生产", str(f.end))),
             "top keywords": lambda: explore.top_keywords(store, f),
         }

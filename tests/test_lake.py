@@ -7,7 +7,7 @@ import shutil
 import pandas as pd
 import pytest
 
-from analysis import explore, metrics
+from analysis import config, explore, metrics
 from analysis.__main__ import main
 from analysis.filters import Filters
 from analysis.store import POST_COLUMNS, Store
@@ -36,7 +36,7 @@ def test_metrics_on_the_lake_equal_metrics_on_the_file(lake, demo_db, query):
             "trend": lambda s: metrics.trend(s, Filters(f.start, f.end, grain="hour", group_by="channel")),
             "breakdown": lambda s: metrics.breakdown(s, f, "topic"),
             "heatmap": lambda s: metrics.heatmap_cells(s, f, "region_topic"),
-            "spread": lambda s: metrics.spread(s, Filters(f.start, f.end, group_by="topic")),
+            "spread": lambda s: metrics.spread(s, Filters(f.start, f.end, group_by="topic"), config.MAINSTREAM_SITES),
             "keywords": lambda s: explore.top_keywords(s, f),
         }
         on_file = calls[query](store)

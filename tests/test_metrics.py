@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from analysis import metrics
+from analysis import metrics, settings
 from analysis.filters import Filters
 from analysis.store import Store
 from tests.factories import write_posts
@@ -128,11 +128,12 @@ def test_heatmaps_hand_computed(store):
 
 
 def test_spread_reach_mainstream_velocity_acceleration(store):
-    total = metrics.spread(store, PERIOD).iloc[0]
+    total = metrics.spread(store, PERIOD, settings.policy(store).mainstream_sites).iloc[0]
     assert (total["channels"], total["sites"], total["mainstream_posts"]) == (3, 3, 1)
     assert total["mainstream_sites"] == ["澎湃新闻"]
     assert (total["peak_velocity"], total["active_hours"], total["acceleration"]) == (2, 3, 0)
     assert total["mean_velocity"] == pytest.approx(4 / 3)
-    by_channel = metrics.spread(store, Filters(PERIOD.start, PERIOD.end, group_by="channel")).set_index("channel")
+    by_channel = metrics.spread(store, Filters(PERIOD.start, PERIOD.end, group_by="channel"),
+                                settings.policy(store).mainstream_sites).set_index("channel")
     assert by_channel.loc["微博", "acceleration"] == 2  # its last hour (09:00) had 2, the hour before none
     assert by_channel.loc["微博", "repost_sum"] == 10

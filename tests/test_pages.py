@@ -8,7 +8,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 import ui
-from analysis import corrections, explore, incidents, metrics
+from analysis import corrections, explore, incidents, metrics, settings
 from analysis.filters import Filters
 from analysis.store import Store
 from tests.conftest import REPO_ROOT
@@ -115,7 +115,7 @@ def test_topic_page_keyword_posts_and_cascade(app_db):
     assert [shown[k] for k in ("原创", "转发", "评论 / 跟帖", "覆盖站点")] == [
         f"{now[k]:,}" for k in ("originals", "reposts", "comments", "sites")]  # whole numbers, not 1,227.0
     with Store(app_db) as store:
-        reach = metrics.spread(store, scoped).iloc[0]
+        reach = metrics.spread(store, scoped, settings.policy(store).mainstream_sites).iloc[0]
     line = next(c.value for c in at.caption if c.value.startswith("传播："))
     assert f"{reach['channels']}类渠道、{reach['sites']}个站点" in line and f"（{reach['mainstream_posts']}条）" in line
 

@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from analysis import explore, metrics, rollup
+from analysis import config, explore, metrics, rollup
 from analysis.__main__ import main
 from analysis.filters import Filters
 from analysis.store import Store
@@ -90,7 +90,8 @@ SERVED = {
     "post_count": (lambda s, f: pd.DataFrame([{"posts": metrics.post_count(s)}]), {"daily": 1}),
     # what needs posts reads the lake: distinct sites per group, the newest post, the posts of a heatmap cell (and
     # their clusters: 相似数, 首发)
-    "spread": (lambda s, f: metrics.spread(s, Filters(f.start, f.end, group_by="topic")), {"posts": 1, "hourly": 1}),
+    "spread": (lambda s, f: metrics.spread(s, Filters(f.start, f.end, group_by="topic"), config.MAINSTREAM_SITES),
+               {"posts": 1, "hourly": 1}),
     "latest_day": (lambda s, f: pd.DataFrame([{"day": metrics.latest_day(s)}]), {"posts": 1}),
     "cell_posts": (lambda s, f: explore.posts(s, f, cell=("hour_weekday", 10, "周三"), limit=20), {"posts": 2}),
 }

@@ -350,8 +350,9 @@ def test_briefing_and_metrics_use_the_offices_mainstream_sites(two_site_store):
     store = two_site_store
     period = Filters(pd.Timestamp("2026-11-18").date(), pd.Timestamp("2026-11-18").date())
     incident_id = inc.create_incident(store, "小区停水", ["p1", "p2"], actor="a")
-    assert metrics.spread(store, period).iloc[0]["mainstream_posts"] == 0
+    assert metrics.spread(store, period, settings.policy(store).mainstream_sites).iloc[0]["mainstream_posts"] == 0
     assert dict(briefing.build_incident(store, incident_id).table("spread").rows)["主流媒体"] == "无"
     settings.save(store, "mainstream_sites", ["金城日报"], actor="a")
-    assert metrics.spread(store, period).iloc[0]["mainstream_sites"] == ["金城日报"]
+    sites = settings.policy(store).mainstream_sites
+    assert metrics.spread(store, period, sites).iloc[0]["mainstream_sites"] == ["金城日报"]
     assert dict(briefing.build_incident(store, incident_id).table("spread").rows)["主流媒体"] == "金城日报"

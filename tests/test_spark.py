@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import sqlglot
 
-from analysis import explore, metrics
+from analysis import config, explore, metrics
 from analysis.dialects import named_placeholders, to_spark
 from analysis.filters import Filters
 from analysis.spark import SparkStore
@@ -67,7 +67,8 @@ CALLS = {
     "heatmap_hour_weekday": lambda s, f: metrics.heatmap_cells(s, f, "hour_weekday"),
     "heatmap_topic_day": lambda s, f: metrics.heatmap_cells(s, f, "topic_day"),
     "heatmap_region_topic": lambda s, f: metrics.heatmap_cells(s, f, "region_topic"),
-    "spread": lambda s, f: metrics.spread(s, Filters(f.start, f.end, group_by="topic", channels=("微博", "新闻"))),
+    "spread": lambda s, f: metrics.spread(s, Filters(f.start, f.end, group_by="topic", channels=("微博", "新闻")),
+                                                  config.MAINSTREAM_SITES),
     "hourly_series": lambda s, f: metrics.hourly_series(s, f, "region"),
     "freshness": lambda s, f: metrics.freshness(s, pd.Timestamp(f.end_ts) - pd.Timedelta(hours=3)),
     "dimension_values": lambda s, f: pd.DataFrame({k: pd.Series(v) for k, v in metrics.dimension_values(s).items()}),

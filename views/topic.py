@@ -36,7 +36,7 @@ reach[0].metric("负面占比", ui.fmt_pct(now["negative_ratio"]),
 reach[1].metric("热度指数", f"{now['heat']:.0f}", help=metrics.HEAT_FORMULA_ZH)
 reach[2].metric("覆盖站点", ui.fmt_count(now["sites"]))
 reach[3].metric("作者", ui.fmt_count(now["authors"]))
-spread = ui.cached(metrics.spread, scoped)
+spread = ui.cached(metrics.spread, scoped, ui.cached(settings.policy).mainstream_sites)
 if not spread.empty and spread.iloc[0]["posts"]:
     row = spread.iloc[0]
     st.caption(f"传播：{row['channels']}类渠道、{row['sites']}个站点；主流媒体："
