@@ -34,7 +34,7 @@ from pathlib import Path
 import pandas as pd
 import plotly.graph_objects as go
 
-from analysis import cascades, charts, chronology, config, incident_edits, incidents, metrics, settings
+from analysis import cascades, charts, chronology, config, incident_edits, incidents, metrics, opinions, settings
 from analysis.config import TIMEZONE
 from analysis.exports import CONTROL_CHARS, safe_frame
 from analysis.filters import Filters
@@ -340,6 +340,8 @@ def build_period(store: Store, period: Period, unit: str = DEFAULT_UNIT, as_of: 
     say("热点话题")
     _topic_section(store, doc, f, prev, this, last, period.kind)
     _channel_section(store, doc, f, this)
+    say("网民主要观点")
+    _opinion_section(store, doc, opinions.for_filters(store, f), this)
     say("传播分析")
     _cascade_section(store, doc, f, this)
     say("预警与考核")
@@ -518,6 +520,28 @@ def _topic_section(store: Store, doc: _Doc, f: Filters, prev: Filters, this: str
                charts.heatmap_figure(negative, "negative_ratio", f"{row_label}×{col_label}负面占比", row_label,
                                      col_label),
                f"{row_label}×{col_label}负面占比热力图（发帖量前八的{row_label}）")
+
+
+def _opinion_section(store: Store, doc: _Doc, found: opinions.Opinions, this: str) -> None:
+    """网民主要观点: each viewpoint's share, with its posts counted and its representative posts in an appendix."""
+    doc.section("网民主要观点")
+    if not found.viewpoints:
+        doc.para(f"{this}有原创内容的帖子{found.clustered}条，不足{opinions.MIN_POSTS}条，不归纳观点。")
+        return
+    reps = opinions.representatives(store, found)
+    basis = f"{this}有原创内容的帖子按用词聚类，重复内容计一次，纯转发不计"
+    refs = [doc.appendix(f"观点“{v.label}”（占比{v.share_pct:.1f}%，共{v.posts}条，最具代表性的{len(v.medoids)}条）",
+                         [("口径", basis)], reps[reps["group"] == group].drop(columns=["group", "viewpoint", "rank"]),
+                         v.posts)
+            for group, v in enumerate(found.viewpoints)]
+    sample = f"（按帖子ID固定抽样{found.sampled_from}条）" if found.sampled_from < found.total else ""
+    doc.para(f"{this}有原创内容的帖子{found.clustered}条{sample}（已排除纯转发{found.pure_reposts}条、重复内容"
+             f"{found.duplicates}条），按用词归纳为{len(found.viewpoints)}类观点：{found.summary()}。"
+             f"（各观点的代表性帖子见{refs[0]}至{refs[-1]}）")
+    doc.table(["观点", "占比", "帖子（条）", "负面/中性/正面（条）", "代表性帖子", "帖子见"],
+              [[v.label, f"{v.share_pct:.1f}%", v.posts, "/".join(str(v.sentiment[s]) for s in opinions.SENTIMENTS),
+                "、".join(v.medoids), ref] for v, ref in zip(found.viewpoints, refs, strict=True)],
+              "表 网民主要观点", key="opinions")
 
 
 def _cell_query(store: Store, f: Filters, kind: str, cell: pd.Series) -> tuple[list, pd.DataFrame, int]:
@@ -736,6 +760,7 @@ def build_incident(store: Store, incident_id: str, unit: str = DEFAULT_UNIT, as_
                    f"事件每小时发帖量与处置节点（数据见{ref_all}）", date_ticks="%m月%d日 %H时")
     say("传播态势")
     _incident_spread(store, doc, posts, ref_all)
+    _opinion_section(store, doc, opinions.for_posts(posts), "事件中")
     _representative(doc, posts)
     return b
 

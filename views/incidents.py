@@ -5,7 +5,8 @@ import streamlit as st
 
 import ui
 import ui_incidents
-from analysis import charts, chronology, incident_edits, incidents, settings
+import ui_opinions
+from analysis import charts, chronology, incident_edits, incidents, opinions, settings
 from analysis.config import TIMEZONE
 
 st.title("事件时间线")
@@ -103,6 +104,7 @@ st.dataframe(milestones, hide_index=True, placeholder="", key="incident_chronolo
                             "channel": "渠道", "site": "站点", "post_id": "帖子ID",
                             "url": st.column_config.LinkColumn("链接", display_text="打开"), "excerpt": "内容摘要",
                             "detail": "说明"})
+ui_opinions.opinion_section(ui.cached(opinions.for_incident, incident_id), "incident")
 
 work = ui.cached(incident_edits.work_fields, incident_id)
 is_open = row["status"] in incidents.OPEN_STATUSES

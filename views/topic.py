@@ -6,7 +6,8 @@ import streamlit as st
 
 import ui
 import ui_incidents
-from analysis import charts, explore, metrics, sentiment
+import ui_opinions
+from analysis import charts, explore, metrics, opinions, sentiment
 
 f = ui.current_filters()
 st.title("话题分析")
@@ -48,6 +49,7 @@ right.plotly_chart(charts.breakdown_bars(ui.cached(metrics.breakdown, scoped, "s
 keywords = ui.cached(explore.top_keywords, scoped, 20)
 st.caption("高频关键词：" + "、".join(f"{ui.plain(k)}（{n}）" for k, n in zip(keywords["keyword"], keywords["posts"],
                                                                      strict=True)))
+ui_opinions.opinion_section(ui.cached(opinions.for_filters, scoped, keyword or None), "topic")
 
 st.subheader("帖子")
 order = st.radio("排序", list(explore.ORDERS), horizontal=True,
