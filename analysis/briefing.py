@@ -35,6 +35,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from analysis import cascades, charts, chronology, config, incident_edits, incidents, metrics, opinions, settings
+from analysis import wordcloud as cloud
 from analysis.config import TIMEZONE
 from analysis.exports import CONTROL_CHARS, safe_frame
 from analysis.filters import Filters
@@ -341,7 +342,8 @@ def build_period(store: Store, period: Period, unit: str = DEFAULT_UNIT, as_of: 
     _topic_section(store, doc, f, prev, this, last, period.kind)
     _channel_section(store, doc, f, this)
     say("网民主要观点")
-    _opinion_section(store, doc, opinions.for_filters(store, f), this)
+    _opinion_section(store, doc, opinions.for_filters(store, f), this,
+                     cloud.filter_terms(store, f))
     say("传播分析")
     _cascade_section(store, doc, f, this)
     say("预警与考核")
@@ -522,9 +524,11 @@ def _topic_section(store: Store, doc: _Doc, f: Filters, prev: Filters, this: str
                f"{row_label}×{col_label}负面占比热力图（发帖量前八的{row_label}）")
 
 
-def _opinion_section(store: Store, doc: _Doc, found: opinions.Opinions, this: str) -> None:
-    """网民主要观点: each viewpoint's share, with its posts counted and its representative posts in an appendix."""
+def _opinion_section(store: Store, doc: _Doc, found: opinions.Opinions, this: str, terms: pd.DataFrame) -> None:
+    """网民主要观点: each viewpoint's share, with its posts counted and its representative posts in an appendix;
+    then the word cloud of the same posts' keywords (the page's image)."""
     doc.section("网民主要观点")
+    _word_cloud(doc, terms, this)
     if not found.viewpoints:
         doc.para(f"{this}有原创内容的帖子{found.clustered}条，不足{opinions.MIN_POSTS}条，不归纳观点。")
         return
@@ -542,6 +546,17 @@ def _opinion_section(store: Store, doc: _Doc, found: opinions.Opinions, this: st
               [[v.label, f"{v.share_pct:.1f}%", v.posts, "/".join(str(v.sentiment[s]) for s in opinions.SENTIMENTS),
                 "、".join(v.medoids), ref] for v, ref in zip(found.viewpoints, refs, strict=True)],
               "表 网民主要观点", key="opinions")
+
+
+def _word_cloud(doc: _Doc, terms: pd.DataFrame, this: str) -> None:
+    if terms.empty:
+        return
+    fig = cloud.figure(terms, f"{this}高频词词云")
+    top = "、".join(f"{t.keyword}（{int(t.posts)}）" for t in terms.head(10).itertuples())
+    if fig is None:
+        doc.para(cloud.NO_FONT_ZH.replace("词表见下", f"高频词：{top}"), "warning")
+        return
+    doc.figure("wordcloud", fig, f"{this}高频词词云（{cloud.COLOURS_ZH}高频词：{top}）")
 
 
 def _cell_query(store: Store, f: Filters, kind: str, cell: pd.Series) -> tuple[list, pd.DataFrame, int]:
@@ -760,7 +775,7 @@ def build_incident(store: Store, incident_id: str, unit: str = DEFAULT_UNIT, as_
                    f"事件每小时发帖量与处置节点（数据见{ref_all}）", date_ticks="%m月%d日 %H时")
     say("传播态势")
     _incident_spread(store, doc, posts, ref_all)
-    _opinion_section(store, doc, opinions.for_posts(posts), "事件中")
+    _opinion_section(store, doc, opinions.for_posts(posts), "事件中", cloud.terms_of_posts(posts))
     _representative(doc, posts)
     return b
 

@@ -224,8 +224,8 @@ def test_weekly_docx_numbers_equal_the_analysis(db, scenario, weekly):
     cascade_rows = _table(document, "序号", "源帖ID")
     assert len(cascade_rows) == 6 and int(cascade_rows[1][4]) >= int(cascade_rows[2][4])
     if HAS_CHROMIUM:
-        assert len(document.inline_shapes) == len(doc.figures()) == 7
-        assert len(written["png"]) == 7 and all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in written["png"])
+        assert len(document.inline_shapes) == len(doc.figures()) == 8  # with the word cloud
+        assert len(written["png"]) == 8 and all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in written["png"])
 
 
 def test_appendix_lists_the_posts_behind_the_headline(db, scenario, weekly):

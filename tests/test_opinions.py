@@ -146,6 +146,8 @@ def test_weekly_brief_traces_each_share_to_its_posts(demo_db):
         assert entry.total_posts == v.posts and list(entry.posts["post_id"]) == list(v.medoids)
     heading = next(b.text for b in doc.blocks if isinstance(b, briefing.Heading) and "网民主要观点" in b.text)
     assert heading.endswith("网民主要观点")
+    cloud = next(fig for fig in doc.figures() if fig.key == "wordcloud")  # the page's image, in the brief
+    assert cloud.figure.layout.images[0].source.startswith("data:image/png;base64,") and "高频词" in cloud.caption
 
 
 def test_incident_brief_has_the_viewpoints_of_its_posts(demo_db):

@@ -6,7 +6,7 @@ import streamlit as st
 import ui
 import ui_incidents
 import ui_opinions
-from analysis import charts, chronology, incident_edits, incidents, opinions, settings
+from analysis import charts, chronology, incident_edits, incidents, opinions, settings, wordcloud
 from analysis.config import TIMEZONE
 
 st.title("事件时间线")
@@ -105,6 +105,7 @@ st.dataframe(milestones, hide_index=True, placeholder="", key="incident_chronolo
                             "url": st.column_config.LinkColumn("链接", display_text="打开"), "excerpt": "内容摘要",
                             "detail": "说明"})
 ui_opinions.opinion_section(ui.cached(opinions.for_incident, incident_id), "incident")
+ui_opinions.word_cloud_section(ui.cached(wordcloud.incident_terms, incident_id), "incident")
 
 work = ui.cached(incident_edits.work_fields, incident_id)
 is_open = row["status"] in incidents.OPEN_STATUSES

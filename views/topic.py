@@ -7,7 +7,7 @@ import streamlit as st
 import ui
 import ui_incidents
 import ui_opinions
-from analysis import charts, explore, metrics, opinions, sentiment
+from analysis import charts, explore, metrics, opinions, sentiment, wordcloud
 
 f = ui.current_filters()
 st.title("话题分析")
@@ -46,9 +46,7 @@ middle.plotly_chart(charts.breakdown_bars(ui.cached(metrics.breakdown, scoped, "
                                           "主要渠道"), key="topic_channels")
 right.plotly_chart(charts.breakdown_bars(ui.cached(metrics.breakdown, scoped, "site").head(10), "site", "主要站点"),
                    key="topic_sites")
-keywords = ui.cached(explore.top_keywords, scoped, 20)
-st.caption("高频关键词：" + "、".join(f"{ui.plain(k)}（{n}）" for k, n in zip(keywords["keyword"], keywords["posts"],
-                                                                     strict=True)))
+ui_opinions.word_cloud_section(ui.cached(wordcloud.filter_terms, scoped), "topic")
 ui_opinions.opinion_section(ui.cached(opinions.for_filters, scoped, keyword or None), "topic")
 
 st.subheader("帖子")
