@@ -1,4 +1,4 @@
-"""Streamlit glue for 网民主要观点 and 词云 (the logic is in analysis/opinions.py and analysis/wordcloud.py)."""
+"""Streamlit glue for 网民主要观点, 词云 and 媒体报道情况 (the logic: analysis/opinions.py, wordcloud.py, media.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 import ui
-from analysis import charts, opinions, wordcloud
+from analysis import charts, media, opinions, wordcloud
 
 
 def opinion_section(found: opinions.Opinions, key: str) -> None:
@@ -51,3 +51,29 @@ def word_cloud_section(terms: pd.DataFrame, key: str) -> None:
                                 "posts": st.column_config.NumberColumn("含该词的帖子", format="%d"),
                                 "negative_ratio": st.column_config.ProgressColumn(
                                     "负面占比", format="percent", min_value=0.0, max_value=1.0)})
+
+
+_PUBLISHER_COLUMNS = {"tier": "层级", "publisher": "媒体/账号", "posts": "发布（条）", "interactions": "互动量",
+                      "downstream": "带动转发/评论（条）", "bridges": "关键转发节点（条）", "cascades": "涉及传播树",
+                      "publishers": "媒体/账号（个）",
+                      "first_at": st.column_config.DatetimeColumn("首次发布", format="MM-DD HH:mm"),
+                      "first_post_id": "首发帖子ID"}
+
+
+def media_section(posts: pd.DataFrame, key: str) -> None:
+    """媒体报道情况 (tiers, 媒体活跃度) and 意见领袖 of tiered posts (media.with_tiers / media.tiered_posts)."""
+    st.subheader("媒体报道与意见领袖")
+    if posts.empty:
+        st.caption("没有帖子。")
+        return
+    left, right = st.columns([1, 2])
+    left.dataframe(media.tier_summary(posts), hide_index=True, placeholder="", key=f"{key}_tiers",
+                   column_config=_PUBLISHER_COLUMNS)
+    right.dataframe(media.media_activity(posts).head(30), hide_index=True, placeholder="", key=f"{key}_activity",
+                    column_config=_PUBLISHER_COLUMNS)
+    st.caption("媒体活跃度：非自媒体的站点与账号按层级、发布条数排列（评论/跟帖不计为报道）；层级来自“设置”中的"
+               "“媒体与账号名录”。")
+    by = st.radio("意见领袖排序", ["reach", "tree"], horizontal=True, key=f"{key}_leaders_by",
+                  format_func={"reach": "按影响力（互动量）", "tree": "按传播树位置（带动转发/评论）"}.get)
+    st.dataframe(media.opinion_leaders(posts, by), hide_index=True, placeholder="", key=f"{key}_leaders",
+                 column_config=_PUBLISHER_COLUMNS)

@@ -741,7 +741,8 @@ def build_incident(store: Store, incident_id: str, unit: str = DEFAULT_UNIT, as_
     _basic_facts(doc, inc, posts, events, ref_all, work["facts"])
     _work_section(doc, work)
     say("事件脉络")
-    _chronology_section(doc, chronology.chronology(posts, settings.mainstream_sites(store)), ref_all)
+    milestones = chronology.chronology(posts, settings.mainstream_sites(store), settings.media_directory(store))
+    _chronology_section(doc, milestones, ref_all)
     say("定级与处置")
     doc.section("事件等级及依据")
     reasons = inc["reasons"]

@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from analysis import config, delivery, sensitive, topics
+from analysis import config, delivery, media, sensitive, topics
 from analysis.incidents import DEFAULT_TIER_SET, TIER_SETS, GradingThresholds
 from analysis.store import Store
 
@@ -189,6 +189,30 @@ def _check_sites(value) -> list[str]:
     return errors
 
 
+# -- media_directory -------------------------------------------------------------------------------------
+def _check_directory(value) -> list[str]:
+    field = "媒体与账号名录（media_directory）"
+    if not isinstance(value, list):
+        return [f"{field}必须是列表，每项形如 {{\"name\": \"人民网\", \"tier\": \"中央媒体\"}}"]
+    errors, names = [], []
+    for number, item in enumerate(value, start=1):
+        where = f"{field}第{number}项"
+        if not isinstance(item, dict) or set(item) - {"name", "tier"}:
+            errors.append(f"{where}必须是只含名称（name）和层级（tier）的对象")
+            continue
+        name = item.get("name")
+        if not isinstance(name, str) or not name.strip():
+            errors.append(f"{where}的名称（name）不能为空")
+        else:
+            names.append(name.strip())
+        if item.get("tier") not in media.TIERS:
+            errors.append(f"{where}的层级（tier）须为{'、'.join(media.TIERS)}之一，收到：{item.get('tier')!r}")
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        errors.append(f"{field}有重复的名称：{'、'.join(duplicates)}")
+    return errors
+
+
 # -- topic_dictionary ------------------------------------------------------------------------------------
 def _check_dictionary(value) -> list[str]:
     field = "话题词典（topic_dictionary）"
@@ -312,6 +336,13 @@ REGISTRY: dict[str, Setting] = {s.key: s for s in (
             "这些站点出现报道即视为“主流媒体介入”，是一级事件的定级依据之一。",
             lambda: list(config.MAINSTREAM_SITES), _check_sites, lambda value: [s.strip() for s in value],
             form=Form("value", (Field("value", "站点", "lines", help="每行一个站点名称，与帖子的“站点”一致"),))),
+    Setting("media_directory", "媒体与账号名录",
+            "站点或账号 → 层级（中央媒体/省级媒体/市县媒体/政务号/商业平台/自媒体/境外媒体）。站点只在其自身发布的"
+            "报道（新闻、门户网站、传统媒体渠道）上生效，网民跟帖不算；账号名称按帖子的作者ID匹配。修改后历史帖子按新名录统计。",
+            media.default_directory, _check_directory,
+            lambda value: [{"name": item["name"].strip(), "tier": item["tier"]} for item in value],
+            form=Form("rows", (Field("name", "站点或账号", help="与帖子的“站点”或“作者ID”一致"),
+                               Field("tier", "层级", "choice", options=media.TIERS)))),
     Setting("topic_dictionary", "话题词典",
             "话题 → 关键词列表；帖子正文包含关键词即归入该话题（导入时判定）。同一话题内关键词不可重复。",
             lambda: {t: list(words) for t, words in topics.TOPIC_KEYWORDS.items()}, _check_dictionary,
@@ -457,6 +488,11 @@ def sensitive_periods(store: Store) -> tuple[sensitive.SensitivePeriod, ...]:
 
 def mainstream_sites(store: Store) -> tuple[str, ...]:
     return tuple(get(store, "mainstream_sites"))
+
+
+def media_directory(store: Store) -> dict[str, str]:
+    """Site or account -> tier (media.assign_tiers)."""
+    return media.directory_map(get(store, "media_directory"))
 
 
 def topic_dictionary(store: Store) -> dict[str, list[str]]:

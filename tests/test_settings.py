@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analysis import alerts, config, sensitive, settings
+from analysis import alerts, config, media, sensitive, settings
 from analysis import incidents as inc
 from analysis.alerts import Rule
 from analysis.incidents import GradingThresholds
@@ -45,9 +45,10 @@ def test_defaults_are_the_code_constants(store):
     assert settings.topic_dictionary(store) == TOPIC_KEYWORDS
     assert settings.alert_targets(store) == []
     assert settings.service(store) == settings.SERVICE_DEFAULTS
+    assert settings.media_directory(store) == dict(media.DEFAULT_DIRECTORY)
     assert set(settings.get_all(store)) == {"default_tier_set", "grading_thresholds", "sensitive_periods",
                                             "mainstream_sites", "topic_dictionary", "service", "alert_targets",
-                                            "incident_proposals"}
+                                            "incident_proposals", "media_directory"}
     assert settings.problems(store) == []
     for setting in settings.REGISTRY.values():
         assert setting.label and setting.help

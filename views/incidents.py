@@ -6,7 +6,7 @@ import streamlit as st
 import ui
 import ui_incidents
 import ui_opinions
-from analysis import charts, chronology, incident_edits, incidents, opinions, settings, wordcloud
+from analysis import charts, chronology, incident_edits, incidents, media, opinions, settings, wordcloud
 from analysis.config import TIMEZONE
 
 st.title("事件时间线")
@@ -98,7 +98,8 @@ if ui.allowed("incident_event"):
             st.rerun()
 
 st.markdown("**事件脉络**（由关联帖子自动梳理）")
-milestones = chronology.chronology(posts, ui.cached(settings.mainstream_sites))
+directory = ui.cached(settings.media_directory)
+milestones = chronology.chronology(posts, ui.cached(settings.mainstream_sites), directory)
 st.dataframe(milestones, hide_index=True, placeholder="", key="incident_chronology",
              column_config={"milestone": "节点", "at": st.column_config.DatetimeColumn("时间", format="MM-DD HH:mm"),
                             "channel": "渠道", "site": "站点", "post_id": "帖子ID",
@@ -106,6 +107,7 @@ st.dataframe(milestones, hide_index=True, placeholder="", key="incident_chronolo
                             "detail": "说明"})
 ui_opinions.opinion_section(ui.cached(opinions.for_incident, incident_id), "incident")
 ui_opinions.word_cloud_section(ui.cached(wordcloud.incident_terms, incident_id), "incident")
+ui_opinions.media_section(media.with_tiers(posts, directory), "incident")
 
 work = ui.cached(incident_edits.work_fields, incident_id)
 is_open = row["status"] in incidents.OPEN_STATUSES

@@ -7,7 +7,7 @@ import streamlit as st
 import ui
 import ui_incidents
 import ui_opinions
-from analysis import charts, explore, metrics, opinions, sentiment, wordcloud
+from analysis import charts, explore, media, metrics, opinions, sentiment, settings, wordcloud
 
 f = ui.current_filters()
 st.title("话题分析")
@@ -48,6 +48,7 @@ right.plotly_chart(charts.breakdown_bars(ui.cached(metrics.breakdown, scoped, "s
                    key="topic_sites")
 ui_opinions.word_cloud_section(ui.cached(wordcloud.filter_terms, scoped), "topic")
 ui_opinions.opinion_section(ui.cached(opinions.for_filters, scoped, keyword or None), "topic")
+ui_opinions.media_section(ui.cached(media.tiered_posts, scoped, ui.cached(settings.media_directory)), "topic")
 
 st.subheader("帖子")
 order = st.radio("排序", list(explore.ORDERS), horizontal=True,
