@@ -34,7 +34,7 @@ from pathlib import Path
 import pandas as pd
 import plotly.graph_objects as go
 
-from analysis import cascades, charts, chronology, config, incident_edits, incidents, metrics, opinions, settings
+from analysis import cascades, charts, chronology, config, incident_edits, incidents, media, metrics, opinions, settings
 from analysis import wordcloud as cloud
 from analysis.config import TIMEZONE
 from analysis.exports import CONTROL_CHARS, safe_frame
@@ -49,7 +49,7 @@ FORMATS = ("docx", "pdf", "png", "html")
 KIND_TITLES = {"daily": "舆情日志", "weekly": "舆情周报", "monthly": "舆情月报"}
 PERIOD_WORDS = {"daily": ("本日", "前一日"), "weekly": ("本周", "上周"), "monthly": ("本月", "上月")}
 PENDING = "待核实"
-NUMERALS = "一二三四五六七八九十"
+NUMERALS = (*"一二三四五六七八九十", "十一", "十二", "十三", "十四", "十五")
 # Reference targets from the work system (DESIGN.md); shown beside the measured KPI, never used to score.
 KPI_TARGETS = {"resolution_rate": "≥90%", "reply_rate": "100%", "mean_response_hours": "≤24小时"}
 MEDIA_CHANNELS = frozenset({"新闻", "门户网站", "传统媒体", "境外媒体", "新闻跟帖"})
@@ -344,6 +344,7 @@ def build_period(store: Store, period: Period, unit: str = DEFAULT_UNIT, as_of: 
     say("网民主要观点")
     _opinion_section(store, doc, opinions.for_filters(store, f), this,
                      cloud.filter_terms(store, f))
+    _media_section(doc, media.tiered_posts(store, f, settings.media_directory(store)), this)
     say("传播分析")
     _cascade_section(store, doc, f, this)
     say("预警与考核")
@@ -546,6 +547,28 @@ def _opinion_section(store: Store, doc: _Doc, found: opinions.Opinions, this: st
               [[v.label, f"{v.share_pct:.1f}%", v.posts, "/".join(str(v.sentiment[s]) for s in opinions.SENTIMENTS),
                 "、".join(v.medoids), ref] for v, ref in zip(found.viewpoints, refs, strict=True)],
               "表 网民主要观点", key="opinions")
+
+
+def _media_section(doc: _Doc, posts: pd.DataFrame, this: str) -> None:
+    """媒体报道情况: which 央媒/省媒/市媒, 政务号, platforms and overseas media carried it, and the 意见领袖."""
+    doc.section("媒体报道情况")
+    activity = media.media_activity(posts)
+    if activity.empty:
+        doc.para(f"{this}无媒体、政务号或平台发布的报道（均为自媒体/网民帖子）。")
+        return
+    rows = []
+    for tier, part in activity.groupby("tier", sort=False):
+        first = part.sort_values(["first_at", "first_post_id"]).iloc[0]
+        rows.append([tier, len(part), int(part["posts"].sum()), "、".join(part["publisher"].head(6)),
+                     f"{first['publisher']} {_ts(first['first_at'])}（{first['first_post_id']}）"])
+    doc.para(f"{this}参与报道或发布的媒体与账号{len(activity)}个：" + "；".join(
+        f"{r[0]}{r[1]}家（{r[3]}）" for r in rows) + "。层级依据“媒体与账号名录”设置；评论/跟帖不计为报道。")
+    doc.table(["层级", "媒体/账号（个）", "发布（条）", "主要媒体/账号", "首家（时间、帖子ID）"], rows,
+              "表 媒体报道情况", key="media")
+    leaders = media.opinion_leaders(posts, "reach", 10)
+    doc.table(["媒体/账号", "层级", "发布（条）", "互动量", "带动转发/评论（条）"],
+              [[r.publisher, r.tier, int(r.posts), int(r.interactions), int(r.downstream)]
+               for r in leaders.itertuples()], "表 意见领袖（按互动量）", key="leaders")
 
 
 def _word_cloud(doc: _Doc, terms: pd.DataFrame, this: str) -> None:
@@ -777,6 +800,7 @@ def build_incident(store: Store, incident_id: str, unit: str = DEFAULT_UNIT, as_
     say("传播态势")
     _incident_spread(store, doc, posts, ref_all)
     _opinion_section(store, doc, opinions.for_posts(posts), "事件中", cloud.terms_of_posts(posts))
+    _media_section(doc, media.with_tiers(posts, settings.media_directory(store)), "事件中")
     _representative(doc, posts)
     return b
 

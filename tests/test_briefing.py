@@ -182,8 +182,8 @@ def test_weekly_docx_numbers_equal_the_analysis(db, scenario, weekly):
     texts = [p.text for p in document.paragraphs]
     assert texts[0] == "舆情周报" and period.issue in texts[1]
     headings = [p.text for p in document.paragraphs if p.style.name == "Heading 1"]
-    assert headings[:9] == ["一、总体态势", "二、重点舆情事件", "三、热点话题", "四、渠道分布", "五、网民主要观点",
-                            "六、传播分析", "七、预警情况", "八、工作成效", "九、数据说明"]
+    assert headings[:10] == ["一、总体态势", "二、重点舆情事件", "三、热点话题", "四、渠道分布", "五、网民主要观点",
+                             "六、媒体报道情况", "七、传播分析", "八、预警情况", "九、工作成效", "十、数据说明"]
     assert headings[-1] == "附件：数据溯源"
     f = Filters(period.start, period.end)
     as_of = min(pd.Timestamp.now(tz="Asia/Shanghai"), f.end_ts)

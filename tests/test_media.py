@@ -153,3 +153,21 @@ def test_topic_and_incident_pages_show_media_and_leaders(app_db):
     assert not at.exception
     leaders = next(d.value for d in at.dataframe if "bridges" in d.value.columns)
     assert leaders["downstream"].is_monotonic_decreasing
+
+
+def test_briefs_list_which_media_carried_it(demo_db):
+    from analysis import briefing
+
+    with Store(demo_db, read_only=True) as store:
+        period = briefing.default_period(store, "weekly")
+        doc = briefing.build(store, "weekly", week=period.code)
+        activity = media.media_activity(media.tiered_posts(store, period.filters, settings.media_directory(store)))
+        incident_id = incidents.list_incidents(store)["incident_id"].iloc[0]
+        special = briefing.build(store, "incident", incident_id=incident_id)
+    rows = doc.table("media").rows
+    assert [r[0] for r in rows] == [t for t in media.TIERS if t in set(activity["tier"])]
+    for row in rows:
+        part = activity[activity["tier"] == row[0]]
+        assert row[1] == len(part) and row[2] == int(part["posts"].sum())
+        assert row[4].startswith(part.sort_values(["first_at", "first_post_id"])["publisher"].iloc[0])
+    assert [r[0] for r in special.table("leaders").rows]  # the 专报 names its 意见领袖 too
