@@ -177,7 +177,7 @@ def measure(posts: pd.DataFrame, at: pd.Timestamp, thresholds: GradingThresholds
         sensitive_period=period.name if period else None,
         previous_grade=previous[0] if previous else None,
         previous_graded_at=previous[1] if previous else None,
-        mainstream_tiers=media.mainstream_coverage(posts, directory) if directory is not None else (),
+        mainstream_tiers=media.mainstream_coverage(posts, directory, mainstream_sites) if directory is not None else (),
     )
 
 
@@ -229,10 +229,8 @@ def grade(signals: Signals, tier_set: str = DEFAULT_TIER_SET, at: pd.Timestamp |
         grave.append(f"出现群体性事件信息（{s.mass_incident_posts}条帖子提及聚集、围堵等）")
     if s.max_channels_in_window >= t.fast_spread_channels:
         grave.append(f"{t.spread_window_minutes}分钟内跨{s.max_channels_in_window}个平台传播")
-    if s.mainstream_tiers:
-        grave.append(f"出现主流媒体报道（{'；'.join(s.mainstream_tiers)}）")
-    elif s.mainstream_sites:
-        grave.append(f"出现主流媒体报道（{'、'.join(s.mainstream_sites)}）")
+    if s.mainstream_sites:
+        grave.append(f"出现主流媒体报道（{'；'.join(s.mainstream_tiers) or '、'.join(s.mainstream_sites)}）")
     if s.peak_posts_per_hour >= t.severe_posts_per_hour:
         grave.append(f"快速发酵：1小时内最多{s.peak_posts_per_hour}条")
     if s.sensitive_period and (s.peak_posts_per_hour >= t.severe_posts_per_hour // 2 or s.posts >= t.severe_posts):

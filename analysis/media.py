@@ -162,15 +162,16 @@ FIRST_LABELS = {CENTRAL: "首家央媒报道", PROVINCIAL: "首家省级媒体�
                 GOVERNMENT: "首条政务号发布", OVERSEAS: "首家境外媒体报道"}
 
 
-def mainstream_coverage(posts: pd.DataFrame, directory: Mapping[str, str]) -> tuple[str, ...]:
-    """'中央媒体：人民网（首家，11-20 14:30）、新华网' per mainstream tier that reported (posts with columns
-    author_id, site, channel, post_type, created_at, post_id) — the grading reason's wording."""
+def mainstream_coverage(posts: pd.DataFrame, directory: Mapping[str, str], sites: Sequence[str]) -> tuple[str, ...]:
+    """'中央媒体：人民网（首家，11-20 14:30）、新华网' per tier, for the reports (not comments) of the mainstream
+    `sites` (settings.mainstream_sites, which decides the grading signal): the grading reason's wording."""
     if posts.empty:
         return ()
     tiered = with_tiers(posts, directory) if "tier" not in posts.columns else posts
-    reports = tiered[tiered["post_type"].ne("comment")].sort_values(["created_at", "post_id"], kind="stable")
+    chosen = tiered["site"].isin(list(sites)) | tiered["publisher"].isin(list(sites))
+    reports = tiered[chosen & tiered["post_type"].ne("comment")].sort_values(["created_at", "post_id"], kind="stable")
     out = []
-    for tier in MAINSTREAM_TIERS:
+    for tier in TIERS:
         names = reports.loc[reports["tier"].eq(tier), ["publisher", "created_at"]].drop_duplicates("publisher")
         if len(names):
             first = names.iloc[0]

@@ -186,8 +186,9 @@ def test_grading_reads_thresholds_periods_and_mainstream_sites_from_settings(two
 
     settings.save(store, "mainstream_sites", ["金城日报"], actor="a")
     mainstream = inc.grade_incident(store, incident_id, at=at)
-    assert mainstream.grade == "一级" and "出现主流媒体报道（金城日报）（敏感时期“全市重要会议”，阈值已收紧）" in (
-        mainstream.reasons)
+    assert mainstream.grade == "一级" and (  # worded by tier (media_directory: 金城日报 is 市县媒体)
+        "出现主流媒体报道（市县媒体：金城日报（首家，11-18 09:30））（敏感时期“全市重要会议”，阈值已收紧）"
+        in mainstream.reasons)
 
 
 def test_new_incidents_use_the_configured_tier_set(two_site_store):
