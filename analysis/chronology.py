@@ -27,9 +27,8 @@ COLUMNS = ["milestone", "at", "channel", "site", "post_id", "url", "excerpt", "d
 
 
 def _excerpt(post: pd.Series, limit: int = 60) -> str:
-    text = str(post.get("title") or "") or str(post.get("text") or "")
-    if not text.strip():
-        text = str(post.get("text") or "")
+    title, body = post.get("title"), post.get("text")  # a missing title reads NaN, which is truthy
+    text = title if isinstance(title, str) and title.strip() else (body if isinstance(body, str) else "")
     text = " ".join(text.split())
     return text if len(text) <= limit else text[:limit] + "…"
 
