@@ -256,3 +256,20 @@ def backtest_fires(fired: pd.DataFrame, title: str) -> go.Figure:
     fig = _layout(fig, title, height=260)
     fig.update_layout(hovermode="closest")
     return fig
+
+
+def opinion_bars(viewpoints: pd.DataFrame, title: str = "网民主要观点") -> go.Figure:
+    """One bar per viewpoint (opinions.Opinions.frame()): its share, split into negative and other posts."""
+    ordered = viewpoints.iloc[::-1]
+    negative = ordered["share_pct"] * ordered["negative_ratio"]
+    fig = go.Figure()
+    fig.add_bar(y=ordered["viewpoint"], x=negative, name="负面", orientation="h", marker_color=NEGATIVE_RED,
+                customdata=ordered[["posts", "negative_ratio"]].to_numpy(),
+                hovertemplate="%{y}<br>%{customdata[0]}条，负面占比 %{customdata[1]:.1%}<extra></extra>")
+    fig.add_bar(y=ordered["viewpoint"], x=ordered["share_pct"] - negative, name="非负面", orientation="h",
+                marker_color=NEUTRAL_GREY, text=[f"{v:.1f}%" for v in ordered["share_pct"]], textposition="outside",
+                hoverinfo="skip")
+    fig.update_layout(barmode="stack", hovermode="closest")
+    fig.update_xaxes(title_text="占比（%）", range=[0, max(100.0, float(ordered["share_pct"].max() or 0) + 8)]
+                     if len(ordered) else [0, 100])
+    return _layout(fig, title, height=max(240, 34 * len(ordered) + 90))

@@ -8,11 +8,12 @@ first post on each further channel (the spread). Pure: built from incidents.inci
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
 from analysis import config
+from analysis import media as tiers
 
 TZ = config.TIMEZONE
 MEDIA_CHANNELS = frozenset({"新闻", "门户网站", "传统媒体"})
@@ -47,8 +48,10 @@ def _official(posts: pd.DataFrame) -> pd.Series:
     return texts.contains("|".join(OFFICIAL_WORDS)) | authors.contains("|".join(OFFICIAL_AUTHORS))
 
 
-def chronology(posts: pd.DataFrame, mainstream_sites: Sequence[str]) -> pd.DataFrame:
-    """The milestones in time order (columns COLUMNS); empty for an incident without posts."""
+def chronology(posts: pd.DataFrame, mainstream_sites: Sequence[str],
+              directory: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """The milestones in time order (columns COLUMNS); empty for an incident without posts. With a media
+    `directory` (settings.media_directory), also the first report of each tier: 首家央媒报道, 首家省级媒体报道, …"""
     if posts.empty:
         return pd.DataFrame(columns=COLUMNS)
     posts = posts.sort_values(["created_at", "post_id"], kind="stable").reset_index(drop=True)
@@ -59,6 +62,10 @@ def chronology(posts: pd.DataFrame, mainstream_sites: Sequence[str]) -> pd.DataF
     overseas = posts[posts["channel"].eq(OVERSEAS_CHANNEL)]
     if len(overseas):
         rows.append(_row("境外媒体首次报道", overseas.iloc[0], _where(overseas.iloc[0])))
+    if directory is not None:
+        tiered = tiers.with_tiers(posts, directory)
+        for tier, first in tiers.firsts(tiered).items():
+            rows.append(_row(tiers.FIRST_LABELS[tier], first, f"{first['publisher']}（{tier}）"))
     hours = posts["created_at"].dt.tz_convert(TZ).dt.floor("h")
     per_hour = hours.value_counts().sort_index()
     peak = per_hour.idxmax()

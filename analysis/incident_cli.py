@@ -114,7 +114,7 @@ def report(store, incident_id: str, now: pd.Timestamp | None = None) -> dict:
         "topic": row["topic"], "first_seen_at": row["first_seen_at"], "reasons": list(row["reasons"]),
         "events": events, "deadlines": clocks, "posts": int(row["posts"]),
         "work": incident_edits.work_fields(store, incident_id),
-        "chronology": chronology.chronology(posts, office.mainstream_sites),
+        "chronology": chronology.chronology(posts, office.mainstream_sites, settings.media_directory(store)),
     }
 
 

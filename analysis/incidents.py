@@ -11,13 +11,13 @@ from __future__ import annotations
 import json
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
 
-from analysis import audit, config, grading, sensitive, settings
+from analysis import audit, config, grading, media, sensitive, settings
 from analysis.grading import (
     LIFECYCLE,
     Deadline,
@@ -102,13 +102,14 @@ class Signals:
     sensitive_period: str | None
     previous_grade: str | None
     previous_graded_at: pd.Timestamp | None
+    mainstream_tiers: tuple[str, ...] = ()   # media.mainstream_coverage: who reported, by tier, first first
 
 
 def measure(posts: pd.DataFrame, at: pd.Timestamp, thresholds: GradingThresholds,
             previous: tuple[str, pd.Timestamp] | None, periods: Sequence[sensitive.SensitivePeriod],
-            mainstream_sites: Sequence[str]) -> Signals:
+            mainstream_sites: Sequence[str], directory: Mapping[str, str] | None = None) -> Signals:
     """Signals from the incident's posts (columns created_at, channel, site, text_norm, sentiment_label,
-    comment_count) as of `at`."""
+    comment_count; with a media `directory` also author_id, post_type, post_id) as of `at`."""
     posts = posts[posts["created_at"] <= at].sort_values("created_at")
     times = posts["created_at"]
     negative = posts["sentiment_label"].eq("负面")
@@ -137,6 +138,7 @@ def measure(posts: pd.DataFrame, at: pd.Timestamp, thresholds: GradingThresholds
         sensitive_period=period.name if period else None,
         previous_grade=previous[0] if previous else None,
         previous_graded_at=previous[1] if previous else None,
+        mainstream_tiers=media.mainstream_coverage(posts, directory, mainstream_sites) if directory is not None else (),
     )
 
 
@@ -188,7 +190,7 @@ def grade(signals: Signals, tier_set: str, at: pd.Timestamp | None, thresholds: 
     if s.max_channels_in_window >= t.fast_spread_channels:
         grave.append(f"{t.spread_window_minutes}分钟内跨{s.max_channels_in_window}个平台传播")
     if s.mainstream_sites:
-        grave.append(f"出现主流媒体报道（{'、'.join(s.mainstream_sites)}）")
+        grave.append(f"出现主流媒体报道（{'；'.join(s.mainstream_tiers) or '、'.join(s.mainstream_sites)}）")
     if s.peak_posts_per_hour >= t.severe_posts_per_hour:
         grave.append(f"快速发酵：1小时内最多{s.peak_posts_per_hour}条")
     if s.sensitive_period and (s.peak_posts_per_hour >= t.severe_posts_per_hour // 2 or s.posts >= t.severe_posts):
@@ -359,7 +361,8 @@ def grade_incident(store: Store, incident_id: str, at: pd.Timestamp | None = Non
     history = grade_history(store, incident_id)
     computed = history[~history["is_override"]]
     previous = (computed.iloc[-1]["grade"], pd.Timestamp(computed.iloc[-1]["graded_at"])) if len(computed) else None
-    signals = measure(incident_posts(store, incident_id), at, thresholds, previous, periods, mainstream)
+    signals = measure(incident_posts(store, incident_id), at, thresholds, previous, periods, mainstream,
+                      settings.media_directory(store))
     result = grade(signals, incident["tier_set"], at, thresholds, periods)
     store.execute([
         ("INSERT INTO incident_grades VALUES (?, ?, ?, ?, ?, ?, false, ?, NULL)",

@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from analysis import audit, config, delivery, sensitive, topics
+from analysis import audit, config, delivery, media, sensitive, topics
 from analysis.grading import DEADLINES, DEFAULT_TIER_SET, LIFECYCLE, PROFILES, TIER_SETS, Deadline, GradingThresholds
 from analysis.policy import Policy, Proposals
 from analysis.store import Store
@@ -254,6 +254,30 @@ def _check_stop_words(value) -> list[str]:
     return []
 
 
+# -- media_directory -------------------------------------------------------------------------------------
+def _check_directory(value) -> list[str]:
+    field = "媒体与账号名录（media_directory）"
+    if not isinstance(value, list):
+        return [f"{field}必须是列表，每项形如 {{\"name\": \"人民网\", \"tier\": \"中央媒体\"}}"]
+    errors, names = [], []
+    for number, item in enumerate(value, start=1):
+        where = f"{field}第{number}项"
+        if not isinstance(item, dict) or set(item) - {"name", "tier"}:
+            errors.append(f"{where}必须是只含名称（name）和层级（tier）的对象")
+            continue
+        name = item.get("name")
+        if not isinstance(name, str) or not name.strip():
+            errors.append(f"{where}的名称（name）不能为空")
+        else:
+            names.append(name.strip())
+        if item.get("tier") not in media.TIERS:
+            errors.append(f"{where}的层级（tier）须为{'、'.join(media.TIERS)}之一，收到：{item.get('tier')!r}")
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        errors.append(f"{field}有重复的名称：{'、'.join(duplicates)}")
+    return errors
+
+
 def _normalize_stop_words(value: list) -> list[str]:
     return list(dict.fromkeys(w.strip() for w in value))
 
@@ -363,6 +387,13 @@ REGISTRY: dict[str, Setting] = {s.key: s for s in (
             "话题分析的高频关键词不列出这些词（地名与日常用语）；数据中的地域名称也自动不列出。修改即时生效。",
             lambda: list(topics.KEYWORD_STOP_DEFAULT), _check_stop_words, _normalize_stop_words,
             form=Form("value", (Field("value", "停用词", "lines", help="每行一个词"),))),
+    Setting("media_directory", "媒体与账号名录",
+            "站点或账号 → 层级（中央媒体/省级媒体/市县媒体/政务号/商业平台/自媒体/境外媒体）。站点只在其自身发布的"
+            "报道（新闻、门户网站、传统媒体渠道）上生效，网民跟帖不算；账号名称按帖子的作者ID匹配。修改后历史帖子按新名录统计。",
+            media.default_directory, _check_directory,
+            lambda value: [{"name": item["name"].strip(), "tier": item["tier"]} for item in value],
+            form=Form("rows", (Field("name", "站点或账号", help="与帖子的“站点”或“作者ID”一致"),
+                               Field("tier", "层级", "choice", options=media.TIERS)))),
     Setting("service", "值守服务",
             "常驻服务（python -m analysis serve，即 make run）的定时巡检、监视文件夹与定时简报。",
             lambda: dict(SERVICE_DEFAULTS), _check_service, lambda value: {**SERVICE_DEFAULTS, **value},
@@ -502,6 +533,11 @@ def sensitive_periods(store: Store) -> tuple[sensitive.SensitivePeriod, ...]:
 def keyword_stop_words(store: Store) -> list[str]:
     """What 话题分析's keyword list leaves out (read by the page, passed to explore.top_keywords)."""
     return get(store, "keyword_stop_words")
+
+
+def media_directory(store: Store) -> dict[str, str]:
+    """Site or account -> tier (media.assign_tiers)."""
+    return media.directory_map(get(store, "media_directory"))
 
 
 def service(store: Store) -> dict[str, Any]:

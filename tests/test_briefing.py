@@ -182,8 +182,8 @@ def test_weekly_docx_numbers_equal_the_analysis(db, scenario, weekly):
     texts = [p.text for p in document.paragraphs]
     assert texts[0] == "舆情周报" and period.issue in texts[1]
     headings = [p.text for p in document.paragraphs if p.style.name == "Heading 1"]
-    assert headings[:8] == ["一、总体态势", "二、重点舆情事件", "三、热点话题", "四、渠道分布", "五、传播分析",
-                            "六、预警情况", "七、工作成效", "八、数据说明"]
+    assert headings[:10] == ["一、总体态势", "二、重点舆情事件", "三、热点话题", "四、渠道分布", "五、网民主要观点",
+                             "六、媒体报道情况", "七、传播分析", "八、预警情况", "九、工作成效", "十、数据说明"]
     assert headings[-1] == "附件：数据溯源"
     f = Filters(period.start, period.end)
     as_of = min(pd.Timestamp.now(tz="Asia/Shanghai"), f.end_ts)
@@ -224,8 +224,8 @@ def test_weekly_docx_numbers_equal_the_analysis(db, scenario, weekly):
     cascade_rows = _table(document, "序号", "源帖ID")
     assert len(cascade_rows) == 6 and int(cascade_rows[1][4]) >= int(cascade_rows[2][4])
     if HAS_CHROMIUM:
-        assert len(document.inline_shapes) == len(doc.figures()) == 7
-        assert len(written["png"]) == 7 and all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in written["png"])
+        assert len(document.inline_shapes) == len(doc.figures()) == 8  # with the word cloud
+        assert len(written["png"]) == 8 and all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in written["png"])
 
 
 def test_appendix_lists_the_posts_behind_the_headline(db, scenario, weekly):

@@ -181,7 +181,8 @@ def test_incident_lifecycle_grade_override_and_clocks_in_the_database(store):
     assert incident_id.startswith("INC-20261118-")
     result = inc.grade_incident(store, incident_id, at=ts("2026-11-18 15:00"))
     assert result.grade == "一级"
-    assert "30分钟内跨5个平台传播" in result.reasons and "出现主流媒体报道（人民网）" in result.reasons
+    assert "30分钟内跨5个平台传播" in result.reasons
+    assert "出现主流媒体报道（中央媒体：人民网（首家，11-18 14:06））" in result.reasons  # worded by tier
     inc.add_event(store, incident_id, "报送", "分析员甲", at=ts("2026-11-18 14:20"))
     with pytest.raises(inc.LifecycleError):
         inc.add_event(store, incident_id, "办结/化解", "分析员甲", at=ts("2026-11-18 15:00"))

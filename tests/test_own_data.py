@@ -304,7 +304,7 @@ def test_topic_table_selection_opens_a_new_incident_page(own_db, tmp_path, monke
     st.cache_data.clear()
     st.cache_resource.clear()
     at = run_page("topic.py", t="食品药品")
-    table = at.dataframe[0]
+    table = next(d for d in at.dataframe if "title" in d.value.columns)  # the post table, not a ranking above it
     chosen = table.value["post_id"].tolist()[:4]
     at.session_state["topic_posts"] = {"selection": {"rows": [0, 1, 2, 3], "columns": [], "cells": []}}
     at.run()

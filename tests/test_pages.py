@@ -106,7 +106,8 @@ def test_topic_page_keyword_posts_and_cascade(app_db):
         tree = explore.cascade_tree(store, root)
     at = run_app("topic.py", t="食品药品", q="食堂", post=root)
     assert at.selectbox[0].value == "食品药品" and at.text_input[0].value == "食堂"
-    assert all("食堂" in (row.text + str(row.title)) for row in at.dataframe[0].value.itertuples())
+    post_table = next(d.value for d in at.dataframe if "title" in d.value.columns)  # not 网民主要观点's table
+    assert all("食堂" in (row.text + str(row.title)) for row in post_table.itertuples())
     shown = metric_values(at)
     assert shown["规模"] == f"{len(tree):,}" and int(shown["深度"]) >= 5
     scoped = dataclasses.replace(latest_filters(app_db), topics=("食品药品",))

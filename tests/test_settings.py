@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analysis import alerts, config, grading, sensitive, settings
+from analysis import alerts, config, grading, media, sensitive, settings
 from analysis import incidents as inc
 from analysis.alerts import Rule
 from analysis.grading import GradingThresholds
@@ -45,9 +45,10 @@ def test_defaults_are_the_code_constants(store):
     assert settings.keyword_stop_words(store) == list(KEYWORD_STOP_DEFAULT)
     assert list(settings.policy(store).targets) == []
     assert settings.service(store) == settings.SERVICE_DEFAULTS
+    assert settings.media_directory(store) == dict(media.DEFAULT_DIRECTORY)
     assert set(json.loads(settings.export_all(store))) == {
         "default_tier_set", "grading_thresholds", "deadlines", "sensitive_periods", "mainstream_sites",
-        "keyword_stop_words", "service", "alert_targets", "incident_proposals"}
+        "keyword_stop_words", "service", "alert_targets", "incident_proposals", "media_directory"}
     assert settings.problems(store) == []
     for setting in settings.REGISTRY.values():
         assert setting.label and setting.help
@@ -183,8 +184,9 @@ def test_grading_reads_thresholds_periods_and_mainstream_sites_from_settings(two
 
     settings.save(store, "mainstream_sites", ["金城日报"], actor="a")
     mainstream = inc.grade_incident(store, incident_id, at=at)
-    assert mainstream.grade == "一级" and "出现主流媒体报道（金城日报）（敏感时期“全市重要会议”，阈值已收紧）" in (
-        mainstream.reasons)
+    assert mainstream.grade == "一级" and (  # worded by tier (media_directory: 金城日报 is 市县媒体)
+        "出现主流媒体报道（市县媒体：金城日报（首家，11-18 09:30））（敏感时期“全市重要会议”，阈值已收紧）"
+        in mainstream.reasons)
 
 
 def test_new_incidents_use_the_configured_tier_set(two_site_store):

@@ -5,7 +5,8 @@ import streamlit as st
 
 import ui
 import ui_incidents
-from analysis import charts, chronology, grading, incident_edits, incidents, settings
+import ui_opinions
+from analysis import charts, chronology, grading, incident_edits, incidents, media, opinions, settings, wordcloud
 from analysis.config import TIMEZONE
 
 st.title("事件时间线")
@@ -98,12 +99,17 @@ if ui.allowed("incident_event"):
             st.rerun()
 
 st.markdown("**事件脉络**（由关联帖子自动梳理）")
-milestones = chronology.chronology(posts, office.mainstream_sites)
+directory = ui.cached(settings.media_directory)
+milestones = chronology.chronology(posts, office.mainstream_sites, directory)
 st.dataframe(milestones, hide_index=True, placeholder="", key="incident_chronology",
              column_config={"milestone": "节点", "at": st.column_config.DatetimeColumn("时间", format="MM-DD HH:mm"),
                             "channel": "渠道", "site": "站点", "post_id": "帖子ID",
                             "url": st.column_config.LinkColumn("链接", display_text="打开"), "excerpt": "内容摘要",
                             "detail": "说明"})
+ui_opinions.opinion_section(ui.cached(opinions.for_incident, incident_id), "incident")
+ui_opinions.word_cloud_section(ui.cached(wordcloud.incident_terms, incident_id,
+                                         tuple(ui.cached(settings.keyword_stop_words))), "incident")
+ui_opinions.media_section(media.with_tiers(posts, directory), "incident")
 
 
 def _decision(container, key: str, heading: str, note, actions, clear: bool = False) -> None:

@@ -6,7 +6,8 @@ import streamlit as st
 
 import ui
 import ui_incidents
-from analysis import charts, explore, metrics, sentiment, settings
+import ui_opinions
+from analysis import charts, explore, media, metrics, opinions, sentiment, settings, wordcloud
 
 f = ui.current_filters()
 st.title("话题分析")
@@ -51,9 +52,10 @@ middle.plotly_chart(charts.breakdown_bars(ui.cached(metrics.breakdown, scoped, "
                                           "主要渠道"), key="topic_channels")
 right.plotly_chart(charts.breakdown_bars(ui.cached(metrics.breakdown, scoped, "site").head(10), "site", "主要站点"),
                    key="topic_sites")
-keywords = ui.cached(explore.top_keywords, scoped, 20, tuple(settings.keyword_stop_words(ui.store())))
-st.caption("高频关键词：" + "、".join(f"{ui.plain(k)}（{n}）" for k, n in zip(keywords["keyword"], keywords["posts"],
-                                                                     strict=True)))
+stop_words = tuple(ui.cached(settings.keyword_stop_words))
+ui_opinions.word_cloud_section(ui.cached(wordcloud.filter_terms, scoped, stop_words), "topic")
+ui_opinions.opinion_section(ui.cached(opinions.for_filters, scoped, keyword or None), "topic")
+ui_opinions.media_section(ui.cached(media.tiered_posts, scoped, ui.cached(settings.media_directory)), "topic")
 
 st.subheader("帖子")
 order = st.radio("排序", list(explore.ORDERS), horizontal=True,

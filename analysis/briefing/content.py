@@ -9,7 +9,19 @@ from dataclasses import replace
 
 import pandas as pd
 
-from analysis import cascades, charts, chronology, grading, incident_edits, incidents, metrics, settings
+from analysis import (
+    cascades,
+    charts,
+    chronology,
+    grading,
+    incident_edits,
+    incidents,
+    media,
+    metrics,
+    opinions,
+    settings,
+)
+from analysis import wordcloud as cloud
 from analysis.briefing.model import (
     DEFAULT_UNIT,
     KIND_TITLES,
@@ -81,6 +93,10 @@ def build_period(store: Store, period: Period, unit: str = DEFAULT_UNIT, as_of: 
     say("热点话题")
     _topic_section(store, doc, f, prev, this, last, period.kind)
     _channel_section(store, doc, f, this)
+    say("网民主要观点")
+    _opinion_section(store, doc, opinions.for_filters(store, f), this,
+                     cloud.filter_terms(store, f, settings.keyword_stop_words(store)))
+    _media_section(doc, media.tiered_posts(store, f, settings.media_directory(store)), this)
     say("传播分析")
     _cascade_section(store, doc, f, this)
     say("预警与考核")
@@ -259,6 +275,63 @@ def _topic_section(store: Store, doc: _Doc, f: Filters, prev: Filters, this: str
                charts.heatmap_figure(negative, "negative_ratio", f"{row_label}×{col_label}负面占比", row_label,
                                      col_label),
                f"{row_label}×{col_label}负面占比热力图（发帖量前八的{row_label}）")
+
+
+def _opinion_section(store: Store, doc: _Doc, found: opinions.Opinions, this: str, terms: pd.DataFrame) -> None:
+    """网民主要观点: each viewpoint's share, with its posts counted and its representative posts in an appendix;
+    then the word cloud of the same posts' keywords (the page's image)."""
+    doc.section("网民主要观点")
+    _word_cloud(doc, terms, this)
+    if not found.viewpoints:
+        doc.para(f"{this}有原创内容的帖子{found.clustered}条，不足{opinions.MIN_POSTS}条，不归纳观点。")
+        return
+    reps = opinions.representatives(store, found)
+    basis = f"{this}有原创内容的帖子按用词聚类，重复内容计一次，纯转发不计"
+    refs = [doc.appendix(f"观点“{v.label}”（占比{v.share_pct:.1f}%，共{v.posts}条，最具代表性的{len(v.medoids)}条）",
+                         [("口径", basis)], reps[reps["group"] == group].drop(columns=["group", "viewpoint", "rank"]),
+                         v.posts)
+            for group, v in enumerate(found.viewpoints)]
+    sample = f"（按帖子ID固定抽样{found.sampled_from}条）" if found.sampled_from < found.total else ""
+    doc.para(f"{this}有原创内容的帖子{found.clustered}条{sample}（已排除纯转发{found.pure_reposts}条、重复内容"
+             f"{found.duplicates}条），按用词归纳为{len(found.viewpoints)}类观点：{found.summary()}。"
+             f"（各观点的代表性帖子见{refs[0]}至{refs[-1]}）")
+    doc.table(["观点", "占比", "帖子（条）", "负面/中性/正面（条）", "代表性帖子", "帖子见"],
+              [[v.label, f"{v.share_pct:.1f}%", v.posts, "/".join(str(v.sentiment[s]) for s in opinions.SENTIMENTS),
+                "、".join(v.medoids), ref] for v, ref in zip(found.viewpoints, refs, strict=True)],
+              "表 网民主要观点", key="opinions")
+
+
+def _media_section(doc: _Doc, posts: pd.DataFrame, this: str) -> None:
+    """媒体报道情况: which 央媒/省媒/市媒, 政务号, platforms and overseas media carried it, and the 意见领袖."""
+    doc.section("媒体报道情况")
+    activity = media.media_activity(posts)
+    if activity.empty:
+        doc.para(f"{this}无媒体、政务号或平台发布的报道（均为自媒体/网民帖子）。")
+        return
+    rows = []
+    for tier, part in activity.groupby("tier", sort=False):
+        first = part.sort_values(["first_at", "first_post_id"]).iloc[0]
+        rows.append([tier, len(part), int(part["posts"].sum()), "、".join(part["publisher"].head(6)),
+                     f"{first['publisher']} {_ts(first['first_at'])}（{first['first_post_id']}）"])
+    doc.para(f"{this}参与报道或发布的媒体与账号{len(activity)}个：" + "；".join(
+        f"{r[0]}{r[1]}家（{r[3]}）" for r in rows) + "。层级依据“媒体与账号名录”设置；评论/跟帖不计为报道。")
+    doc.table(["层级", "媒体/账号（个）", "发布（条）", "主要媒体/账号", "首家（时间、帖子ID）"], rows,
+              "表 媒体报道情况", key="media")
+    leaders = media.opinion_leaders(posts, "reach", 10)
+    doc.table(["媒体/账号", "层级", "发布（条）", "互动量", "带动转发/评论（条）"],
+              [[r.publisher, r.tier, int(r.posts), int(r.interactions), int(r.downstream)]
+               for r in leaders.itertuples()], "表 意见领袖（按互动量）", key="leaders")
+
+
+def _word_cloud(doc: _Doc, terms: pd.DataFrame, this: str) -> None:
+    if terms.empty:
+        return
+    fig = cloud.figure(terms, f"{this}高频词词云")
+    top = "、".join(f"{t.keyword}（{int(t.posts)}）" for t in terms.head(10).itertuples())
+    if fig is None:
+        doc.para(cloud.NO_FONT_ZH.replace("词表见下", f"高频词：{top}"), "warning")
+        return
+    doc.figure("wordcloud", fig, f"{this}高频词词云（{cloud.COLOURS_ZH}高频词：{top}）")
 
 
 def _cell_query(store: Store, f: Filters, kind: str, cell: pd.Series) -> tuple[list, pd.DataFrame, int]:
@@ -444,7 +517,8 @@ def build_incident(store: Store, incident_id: str, unit: str = DEFAULT_UNIT, as_
     _basic_facts(doc, inc, posts, events, ref_all, work["facts"], office.mainstream_sites)
     _work_section(doc, work)
     say("事件脉络")
-    _chronology_section(doc, chronology.chronology(posts, office.mainstream_sites), ref_all)
+    milestones = chronology.chronology(posts, office.mainstream_sites, settings.media_directory(store))
+    _chronology_section(doc, milestones, ref_all)
     say("定级与处置")
     doc.section("事件等级及依据")
     reasons = inc["reasons"]
@@ -478,6 +552,9 @@ def build_incident(store: Store, incident_id: str, unit: str = DEFAULT_UNIT, as_
                    f"事件每小时发帖量与处置节点（数据见{ref_all}）", date_ticks="%m月%d日 %H时")
     say("传播态势")
     _incident_spread(doc, posts, ref_all, office.mainstream_sites)
+    _opinion_section(store, doc, opinions.for_posts(posts), "事件中",
+                     cloud.terms_of_posts(posts, stop_words=settings.keyword_stop_words(store)))
+    _media_section(doc, media.with_tiers(posts, settings.media_directory(store)), "事件中")
     _representative(doc, posts, office.mainstream_sites)
     return b
 

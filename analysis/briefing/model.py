@@ -25,7 +25,7 @@ FORMATS = ("docx", "pdf", "png", "html")
 KIND_TITLES = {"daily": "舆情日志", "weekly": "舆情周报", "monthly": "舆情月报"}
 PERIOD_WORDS = {"daily": ("本日", "前一日"), "weekly": ("本周", "上周"), "monthly": ("本月", "上月")}
 PENDING = "待核实"
-NUMERALS = "一二三四五六七八九十"
+NUMERALS = (*"一二三四五六七八九十", "十一", "十二", "十三", "十四", "十五")
 # Reference targets from the work system (DESIGN.md); shown beside the measured KPI, never used to score.
 KPI_TARGETS = {"resolution_rate": "≥90%", "reply_rate": "100%", "mean_response_hours": "≤24小时"}
 MEDIA_CHANNELS = frozenset({"新闻", "门户网站", "传统媒体", "境外媒体", "新闻跟帖"})
