@@ -48,3 +48,31 @@ def selected_posts_actions(posts: pd.DataFrame, rows: list[int], key: str) -> No
                 st.error(str(exc))
             else:
                 go_to_incident(target)
+
+
+def show_explanation(why: dict) -> None:
+    """What drove an alert or incident against its baseline (analysis.explain): terms, rising channels/sites/regions,
+    posts; shared by 预警 and the incident page."""
+    with st.expander("成因分析（与基线相比）", expanded=True):
+        st.text(why["summary"])
+        st.caption(f"窗口 {why['posts']} 条，对比基线 {why['baseline_posts']} 条（{why['baseline_scope']}，"
+                   f"{why['baseline_start'][:16]} 至 {why['baseline_end'][:16]}）")
+        terms_col, shifts_col = st.columns(2)
+        terms_col.dataframe(
+            pd.DataFrame(why["terms"], columns=["term", "z", "posts", "baseline_posts"]),
+            hide_index=True, placeholder="", key="why_terms",
+            column_config={"term": "词语", "z": st.column_config.NumberColumn("对数几率z值", format="%.1f"),
+                           "posts": "窗口帖数", "baseline_posts": "基线帖数"})
+        shifts = pd.DataFrame([{"dimension": label, **shift} for label, key in
+                               (("渠道", "channels"), ("站点", "sites"), ("地域", "regions")) for shift in why[key]],
+                              columns=["dimension", "value", "posts", "share", "baseline_share"])
+        shifts_col.dataframe(
+            shifts, hide_index=True, placeholder="", key="why_shifts",
+            column_config={"dimension": "维度", "value": "取值", "posts": "窗口帖数",
+                           "share": st.column_config.NumberColumn("占比", format="percent"),
+                           "baseline_share": st.column_config.NumberColumn("基线占比", format="percent")})
+        st.dataframe(
+            pd.DataFrame(why["examples"], columns=["post_id", "created_at", "site", "excerpt"]),
+            hide_index=True, placeholder="", key="why_examples",
+            column_config={"post_id": "代表帖子", "created_at": "发布时间", "site": "站点",
+                           "excerpt": st.column_config.TextColumn("内容", width="large")})

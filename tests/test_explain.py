@@ -110,3 +110,29 @@ def test_an_incident_opened_from_the_burst_is_explained_by_its_own_posts(own_db,
         assert explain.explain_incident(store, "INC-none") is None
     assert found.posts == len(members) and {e.post_id for e in found.examples} <= members
     assert len(found.terms) >= 2 and {t.term for t in found.terms} <= FOOD_WORDS
+
+
+def test_the_incident_page_and_its_report_carry_the_incidents_explanation(own_db, tmp_path, monkeypatch):
+    from analysis import briefing, incident_intake
+
+    db = tmp_path / "own.duckdb"
+    shutil.copy(own_db[0], db)
+    with Store(db) as store:
+        spike = next(a for a in alerts.run(store, own_db[1]) if a.rule_id == "topic_spike")
+        incident_id = incident_intake.open_from_alert(store, spike.alert_id, "值班员").incident_id
+        why = explain.explain_incident(store, incident_id)
+        report = briefing.build_incident(store, incident_id)
+    assert why.summary() in "".join(getattr(block, "text", "") for block in report.blocks)
+
+    monkeypatch.setenv("OPINION_DB", str(db))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=120)
+    at.query_params["incident"] = incident_id
+    at.run()
+    at.switch_page(str(REPO_ROOT / "views" / "incidents.py")).run()
+    assert not at.exception
+    assert why.summary() in [t.value for t in at.text]
+    examples = next(d for d in at.dataframe if list(d.value.columns) == ["post_id", "created_at", "site", "excerpt"])
+    assert examples.value["post_id"].tolist() == [e.post_id for e in why.examples]
+    st.cache_resource.clear()

@@ -6,7 +6,18 @@ import streamlit as st
 import ui
 import ui_incidents
 import ui_opinions
-from analysis import charts, chronology, grading, incident_edits, incidents, media, opinions, settings, wordcloud
+from analysis import (
+    charts,
+    chronology,
+    explain,
+    grading,
+    incident_edits,
+    incidents,
+    media,
+    opinions,
+    settings,
+    wordcloud,
+)
 from analysis.config import TIMEZONE
 
 st.title("事件时间线")
@@ -106,6 +117,9 @@ st.dataframe(milestones, hide_index=True, placeholder="", key="incident_chronolo
                             "channel": "渠道", "site": "站点", "post_id": "帖子ID",
                             "url": st.column_config.LinkColumn("链接", display_text="打开"), "excerpt": "内容摘要",
                             "detail": "说明"})
+why = ui.cached(explain.explain_incident, incident_id)
+if why is not None and why.posts and why.baseline_posts:
+    ui_incidents.show_explanation(why.as_dict())
 ui_opinions.opinion_section(ui.cached(opinions.for_incident, incident_id), "incident")
 ui_opinions.word_cloud_section(ui.cached(wordcloud.incident_terms, incident_id,
                                          tuple(ui.cached(settings.keyword_stop_words))), "incident")

@@ -13,6 +13,7 @@ from analysis import (
     cascades,
     charts,
     chronology,
+    explain,
     grading,
     incident_edits,
     incidents,
@@ -334,6 +335,14 @@ def _word_cloud(doc: _Doc, terms: pd.DataFrame, this: str) -> None:
     doc.figure("wordcloud", fig, f"{this}高频词词云（{cloud.COLOURS_ZH}高频词：{top}）")
 
 
+def _explanation(doc: _Doc, why: explain.Explanation | None, ref: str) -> None:
+    """成因: what drove the incident against its topic's week before (the incident page shows the same)."""
+    if why is None or not why.posts or not why.baseline_posts:
+        return
+    doc.para(f"成因分析（事件{why.posts}条帖子对比{why.baseline_scope}基线{why.baseline_posts}条，"
+             f"{why.baseline_start[:10]}至{why.baseline_end[:10]}）：{why.summary()}。（帖子见{ref}）")
+
+
 def _cell_query(store: Store, f: Filters, kind: str, cell: pd.Series) -> tuple[list, pd.DataFrame, int]:
     """Filters and top posts of one heatmap cell (topic × day or region × topic)."""
     if kind == "topic_day":
@@ -552,6 +561,7 @@ def build_incident(store: Store, incident_id: str, unit: str = DEFAULT_UNIT, as_
                    f"事件每小时发帖量与处置节点（数据见{ref_all}）", date_ticks="%m月%d日 %H时")
     say("传播态势")
     _incident_spread(doc, posts, ref_all, office.mainstream_sites)
+    _explanation(doc, explain.explain_incident(store, incident_id), ref_all)
     _opinion_section(store, doc, opinions.for_posts(posts), "事件中",
                      cloud.terms_of_posts(posts, stop_words=settings.keyword_stop_words(store)))
     _media_section(doc, media.with_tiers(posts, settings.media_directory(store)), "事件中")
