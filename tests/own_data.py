@@ -4,6 +4,8 @@ hour before `now`, a burst of real complaints about food (食品药品) spread o
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -71,3 +73,14 @@ def write_export(path, now: pd.Timestamp) -> pd.DataFrame:
     frame = export_frame(now)
     frame.to_csv(path, index=False, encoding="utf-8-sig")
     return frame
+
+
+def imported_export(folder: Path) -> tuple[Path, pd.Timestamp]:
+    """A fresh database (no demo) in `folder` holding the export, imported through the CLI path; and the clock
+    the rules run at."""
+    from analysis.__main__ import main
+
+    clock = rule_clock()
+    write_export(folder / "导出.csv", clock)
+    assert main(["ingest", str(folder / "导出.csv"), "--db", str(folder / "own.duckdb")]) == 0
+    return folder / "own.duckdb", clock

@@ -12,7 +12,6 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from analysis import alerts
-from analysis.__main__ import main
 from analysis.alerts import forms
 from analysis.store import Store
 from tests import own_data
@@ -25,11 +24,7 @@ FOOD_WORDS = ["吃出", "苍蝇", "变质", "拉肚子", "恶心", "难吃"]
 
 @pytest.fixture(scope="module")
 def own_db(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("own_rules")
-    clock = own_data.rule_clock()
-    own_data.write_export(folder / "导出.csv", clock)
-    assert main(["ingest", str(folder / "导出.csv"), "--db", str(folder / "own.duckdb")]) == 0
-    return folder / "own.duckdb", clock
+    return own_data.imported_export(tmp_path_factory.mktemp("own_rules"))
 
 
 @pytest.fixture()

@@ -641,14 +641,9 @@ def test_cli_backtest_and_run(db_path, capsys, monkeypatch):
 @pytest.fixture(scope="module")
 def own_export_db(tmp_path_factory):
     """A fresh database (no demo) holding an office's own export, imported through the CLI path."""
-    from analysis.__main__ import main
     from tests import own_data
 
-    folder = tmp_path_factory.mktemp("own_alerts")
-    clock = own_data.rule_clock()
-    own_data.write_export(folder / "导出.csv", clock)
-    assert main(["ingest", str(folder / "导出.csv"), "--db", str(folder / "own.duckdb")]) == 0
-    return folder / "own.duckdb", clock
+    return own_data.imported_export(tmp_path_factory.mktemp("own_alerts"))
 
 
 OFFICE_FOOD_RULE = Rule("food_posts", "食品话题发帖超限", "threshold",

@@ -13,7 +13,6 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from analysis import alerts, delivery, explain, topics
-from analysis.__main__ import main
 from analysis.store import Store
 from tests import own_data
 from tests.conftest import REPO_ROOT
@@ -23,11 +22,7 @@ FOOD_WORDS = set(topics.TOPIC_KEYWORDS["食品药品"])  # the burst's posts wer
 
 @pytest.fixture(scope="module")
 def own_db(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("own_explain")
-    clock = own_data.rule_clock()
-    own_data.write_export(folder / "导出.csv", clock)
-    assert main(["ingest", str(folder / "导出.csv"), "--db", str(folder / "own.duckdb")]) == 0
-    return folder / "own.duckdb", clock
+    return own_data.imported_export(tmp_path_factory.mktemp("own_explain"))
 
 
 def test_weighted_log_odds_is_monroes_formula_with_the_pooled_prior():
