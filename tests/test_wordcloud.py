@@ -79,12 +79,13 @@ def test_without_a_chinese_font_there_is_no_image_and_a_clear_message(terms, mon
 def test_topic_page_shows_the_cloud_and_the_sortable_term_table(app_db):
     import dataclasses
 
+    from analysis import settings
     from analysis.store import Store
     from tests.test_pages import latest_filters, run_app
 
     scoped = dataclasses.replace(latest_filters(app_db), topics=("食品药品",))
     with Store(app_db) as store:
-        expected = wordcloud.filter_terms(store, scoped)
+        expected = wordcloud.filter_terms(store, scoped, settings.keyword_stop_words(store))  # the office's stop list
     at = run_app("topic.py", t="食品药品")
     assert "词云与高频词" in [h.value for h in at.subheader]
     table = next(d.value for d in at.dataframe if "keyword" in d.value.columns)
