@@ -288,6 +288,12 @@ def create_incident(store: Store, title: str, post_ids: list[str], actor: str, s
     return incident_id
 
 
+def events_until(store: Store, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Every incident's lifecycle events up to `as_of` (a briefing's clocks as they stood then)."""
+    return store.query("SELECT incident_id, step, occurred_at, note FROM incident_events WHERE occurred_at <= ? "
+                       "ORDER BY occurred_at, event_id", [pd.Timestamp(as_of).to_pydatetime()])
+
+
 def events(store: Store, incident_id: str) -> pd.DataFrame:
     return store.query("SELECT event_id, step, occurred_at, actor, note, recorded_at FROM incident_events "
                        "WHERE incident_id = ? ORDER BY occurred_at, event_id", [incident_id])

@@ -216,7 +216,8 @@ def test_weekly_docx_numbers_equal_the_analysis(db, scenario, weekly):
     assert kpi_rows["新发现事件（起）"] == str(kpis["incidents"]) == str(len(seen))
     assert kpi_rows["化解率（已办结/归档）"] == f"{kpis['resolution_rate'] * 100:.1f}%"
     alert_rows = _table(document, "触发时间")
-    assert alert_rows[1][1] == "高" and "<script>" in alert_rows[1][3]  # text kept as text in Word
+    assert alert_rows[1][1] == "高" and "<script>" in alert_rows[1][4]  # text kept as text in Word
+    assert alert_rows[0][2] == "规则" and alert_rows[1][2] not in ("", "None", "nan")  # the rule's name
     with Store(db, read_only=True) as store:
         fired = store.scalar("SELECT count(*) FROM alerts WHERE fired_at >= ? AND fired_at < ?",
                              _bounds(period.start, period.end))

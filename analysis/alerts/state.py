@@ -47,9 +47,11 @@ def close(store: Store, alert_id: int, actor: str, note: str | None = None) -> N
 
 
 def list_alerts(
-    store: Store, state: str | None = None, since=None, rule_id: str | None = None, limit: int | None = None
+    store: Store, state: str | None = None, since=None, rule_id: str | None = None, limit: int | None = None,
+    until=None,
 ) -> pd.DataFrame:
-    """The alert log, newest first, with the rule's name (also of a deleted rule) and `details` parsed into dicts."""
+    """The alert log, newest first, with the rule's name (also of a deleted rule) and `details` parsed into dicts;
+    `since` <= fired_at < `until` when given."""
     clauses, params = [], []
     if state is not None:
         if state not in STATES:
@@ -59,6 +61,9 @@ def list_alerts(
     if since is not None:
         clauses.append("a.fired_at >= ?")
         params.append(local_time(since).to_pydatetime())
+    if until is not None:
+        clauses.append("a.fired_at < ?")
+        params.append(local_time(until).to_pydatetime())
     if rule_id is not None:
         clauses.append("a.rule_id = ?")
         params.append(rule_id)

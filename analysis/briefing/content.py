@@ -10,6 +10,7 @@ from dataclasses import replace
 import pandas as pd
 
 from analysis import (
+    alerts,
     cascades,
     charts,
     chronology,
@@ -158,8 +159,7 @@ def _overview(store: Store, doc: _Doc, f: Filters, prev: Filters, this: str, las
 
 def _period_incidents(store: Store, f: Filters, as_of: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame]:
     listed = incidents.list_incidents(store)
-    events = store.query("SELECT incident_id, step, occurred_at, note FROM incident_events WHERE occurred_at <= ? "
-                         "ORDER BY occurred_at, event_id", [as_of.to_pydatetime()])
+    events = incidents.events_until(store, as_of)
     in_period = events[(events["occurred_at"] >= f.start_ts) & (events["occurred_at"] < f.end_ts)]
     seen = (listed["first_seen_at"] >= f.start_ts) & (listed["first_seen_at"] < f.end_ts)
     active = listed[seen | listed["incident_id"].isin(in_period["incident_id"])].copy()
@@ -438,10 +438,9 @@ def _minutes(value) -> str:
 
 
 def period_alerts(store: Store, f: Filters) -> pd.DataFrame:
-    """Alerts fired inside the period (read straight from the alerts table)."""
-    return store.query("""SELECT alert_id, rule_id, fired_at, severity, subject, message, state, merged_count
-                          FROM alerts WHERE fired_at >= ? AND fired_at < ? ORDER BY fired_at, alert_id""",
-                       [f.start_ts.to_pydatetime(), f.end_ts.to_pydatetime()])
+    """Alerts fired inside the period, oldest first (the alert log owns the table)."""
+    fired = alerts.list_alerts(store, since=f.start_ts, until=f.end_ts)
+    return fired.sort_values(["fired_at", "alert_id"], ignore_index=True)
 
 
 def _alert_section(store: Store, doc: _Doc, f: Filters, this: str) -> None:
@@ -458,8 +457,9 @@ def _alert_section(store: Store, doc: _Doc, f: Filters, this: str) -> None:
              + "），其中" + "、".join(f"{k}{v}条" for k, v in by_state.items()) + "。")
     shown = fired.sort_values(["severity", "fired_at"], key=lambda c: c.map({"high": 0, "medium": 1, "low": 2})
                               if c.name == "severity" else c).head(15)
-    doc.table(["触发时间", "级别", "对象", "预警内容", "状态", "合并次数"],
-              [[_ts(a.fired_at), names.get(a.severity, a.severity), _clip(a.subject, 16), _clip(a.message, 60),
+    doc.table(["触发时间", "级别", "规则", "对象", "预警内容", "状态", "合并次数"],
+              [[_ts(a.fired_at), names.get(a.severity, a.severity), _clip(a.rule_name, 16), _clip(a.subject, 16),
+                _clip(a.message, 60),
                 states.get(a.state, a.state), int(a.merged_count)] for a in shown.itertuples()],
               f"表 {this}预警记录（按级别排序，最多15条）", key="alerts")
 

@@ -44,8 +44,7 @@ def ledger_frames(store: Store, start: dt.date, end: dt.date, as_of: pd.Timestam
     as_of = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp.now(tz=TIMEZONE)
     listed = incidents.list_incidents(store)
     listed = listed[(listed["first_seen_at"] >= f.start_ts) & (listed["first_seen_at"] < f.end_ts)].copy()
-    events = store.query("SELECT incident_id, step, occurred_at FROM incident_events WHERE occurred_at <= ?",
-                         [as_of.to_pydatetime()])
+    events = incidents.events_until(store, as_of)
     met, missed, office = [], [], settings.policy(store)
     for incident in listed.itertuples():
         clocks = _clocks(incident, events, as_of, office)
