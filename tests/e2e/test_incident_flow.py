@@ -23,7 +23,9 @@ def own_server(tmp_path_factory):
 
 def test_select_posts_then_new_incident_opens_its_page(own_server, page):
     open_page(page, own_server, "topic?t=食品药品")
-    grid = page.locator("[data-testid='stDataFrame']").first
+    # the post table: the first grid after the 帖子 heading (word-cloud, viewpoint and media tables come before it)
+    grid = page.get_by_role("heading", name="帖子", exact=True).locator(
+        "xpath=following::*[@data-testid='stDataFrame'][1]")
     grid.wait_for(timeout=60_000)
     grid.scroll_into_view_if_needed()
     box = grid.bounding_box()

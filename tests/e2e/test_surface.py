@@ -47,7 +47,7 @@ def test_root_opens_the_overview_at_its_own_address_with_the_filters(server, pag
 
 def test_every_page_at_its_own_url_is_clean_chinese(server, page):
     pages = app_pages()
-    assert len(pages) == 9
+    assert len(pages) == 10  # with 研判 → 监测方案
     for path, title in pages:
         page.goto(f"{server['url']}/{path}")
         settled(page)
