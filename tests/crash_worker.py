@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from analysis import __main__ as cli  # noqa: E402
 from analysis import alerts, incidents, ingest, settings  # noqa: E402,F401
+from analysis.ingest import router  # noqa: E402
 from analysis.store import Store  # noqa: E402
 
 
@@ -41,7 +42,7 @@ def announced(phase: str, fn):
 def main() -> None:
     Store.write_batch = announced("write", Store.write_batch)
     Store.execute = announced("execute", Store.execute)
-    ingest.queue_prepared = announced("queue", ingest.queue_prepared)
+    router.queue_prepared = announced("queue", router.queue_prepared)  # where the CLI looks it up
     warm = "post_id,channel,created_at,text\nw1,微博,2026-11-10 10:00,西固区化工厂爆炸了\n"
     ingest.prepare(warm.encode(), "warmup.csv")  # loads jieba and the sentiment model once, before forking
     say("@ready")
