@@ -526,10 +526,6 @@ def policy(store: Store) -> Policy:
     )
 
 
-def sensitive_periods(store: Store) -> tuple[sensitive.SensitivePeriod, ...]:
-    return _periods(get(store, "sensitive_periods"))
-
-
 def keyword_stop_words(store: Store) -> list[str]:
     """What 话题分析's keyword list leaves out (read by the page, passed to explore.top_keywords)."""
     return get(store, "keyword_stop_words")

@@ -161,24 +161,6 @@ def scoring_texts(texts: Iterable[str | None]) -> list[str]:
     return out
 
 
-def is_pure_repost(text: str | None) -> bool:
-    """True for a repost without own words: empty, '转发微博', or only a //@ chain (plus mentions/emoticons).
-
-    score_posts() gives such posts the neutral score 0.5; so it does any text without own words
-    (e.g. emoji-only), see has_own_words().
-    """
-    norm = normalize(text)
-    own, chain = split_repost(norm)
-    if not own:
-        return True
-    return bool(chain) and _clean_own_words(own) == ""
-
-
-def has_own_words(text: str | None) -> bool:
-    """True when scoring_text() leaves something to score."""
-    return scoring_text(text) != ""
-
-
 def strip_emoticons(text: str) -> str:
     """Remove Weibo [emoticon] codes only (training data cleaning)."""
     return _SPACES.sub(" ", _EMOTICON.sub(" ", text)).strip()

@@ -118,7 +118,7 @@ def test_filters_read_the_posts_and_medoids_come_back_as_posts(cascade_db):
         reps = opinions.representatives(store, found)
         assert opinions.for_filters(store, f) == found
     assert found.total == len(posts) and found.pure_reposts == sum(
-        not text.has_own_words(t) for t in posts["text"].fillna(""))
+        text.scoring_text(t) == "" for t in posts["text"].fillna(""))
     assert 3 <= len(found.viewpoints) <= 7
     assert list(reps["post_id"]) == [m for v in found.viewpoints for m in v.medoids]
     assert set(reps["post_id"]) <= set(posts["post_id"])
