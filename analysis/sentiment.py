@@ -29,6 +29,8 @@ NO_WORDS_SCORE = 0.5
 # What a reader of a negative ratio should know (help text of the pages; figures: analysis/models/MODEL_CARD.md).
 ACCURACY_HELP_ZH = ("情感模型判正负的准确率：留出的真实微博上约72%–89%（按来源），"
                     "正面/中性/负面三分类宏F1约0.70；负面占比是估计值。")
+# How strongly P(no opinion) pulls a score towards 0.5 (DomainModel.score; chosen on held-out smp2020).
+NEUTRAL_SHRINK = 2.0
 # Fallback thresholds when a model file does not carry tuned ones: < low 负面, > high 正面, else 中性.
 DEFAULT_THRESHOLDS = (0.35, 0.65)
 
@@ -130,7 +132,8 @@ class DomainModel:
 
     A text's feature for gram g is count(g)·idf(g) / sqrt(Σ count·idf² over its known grams): TF-IDF with
     a norm that is a plain sum over the text's gram occurrences (on the training data it matched sklearn's
-    l2-normalised TfidfVectorizer in accuracy). The file holds, per gram code, weight·idf and idf².
+    l2-normalised TfidfVectorizer in accuracy). The file holds, per gram code, weight·idf and idf², and
+    optionally the weight·idf of a second "no opinion" model over the same features (see score()).
     All texts of a batch are concatenated into one code-point array; every 1-, 2- and 3-gram becomes an
     int64 code (gram_code) looked up in a numpy open-addressing hash table built at load time.
     """
@@ -143,11 +146,14 @@ class DomainModel:
             self.bias = float(z["bias"])
             self.version = str(z["version"])
             low, high = (float(x) for x in z["thresholds"])
+            # the "no opinion" model (optional): same grams and weighting, its own weights and bias
+            neutral = z["neutral_weights"].astype(np.float64) if "neutral_weights" in z else None
+            self.neutral_bias = float(z["neutral_bias"]) if neutral is not None else None
         if np.any(np.diff(self.codes) <= 0):
             raise ValueError(f"{path}: gram codes must be strictly increasing")
         self.thresholds = (low, high)
         self.name = f"domain@{self.version}"
-        self._build_table(weights, idf2)
+        self._build_table(weights, idf2, neutral)
 
     # An open-addressing hash table (linear probing) in numpy arrays: a lookup is one or two random
     # gathers per gram instead of ~19 binary-search steps, which made searchsorted the bottleneck.
@@ -157,13 +163,14 @@ class DomainModel:
     def _slots(self, codes: np.ndarray) -> np.ndarray:
         return ((codes.astype(np.uint64) * self._MULT) >> np.uint64(64 - self._bits)).astype(np.int64)
 
-    def _build_table(self, weights: np.ndarray, idf2: np.ndarray) -> None:
+    def _build_table(self, weights: np.ndarray, idf2: np.ndarray, neutral: np.ndarray | None) -> None:
         self._bits = max(int(np.ceil(np.log2(max(len(self.codes), 1) * 2.5))), 4)
         size = 1 << self._bits
         keys = np.full(size + 64, self._EMPTY, dtype=np.int64)  # tail pad: probes never wrap
         # values per slot; an empty slot holds zeros, so a gram not in the model adds nothing
         wvals = np.zeros(size + 64, dtype=np.float64)
         nvals = np.zeros(size + 64, dtype=np.float64)
+        qvals = np.zeros(size + 64, dtype=np.float64) if neutral is not None else None
         pending = np.arange(len(self.codes))
         slot = self._slots(self.codes)
         probes = 0
@@ -178,11 +185,13 @@ class DomainModel:
             keys[slot[winners]] = self.codes[winners]
             wvals[slot[winners]] = weights[winners]
             nvals[slot[winners]] = idf2[winners]
+            if qvals is not None:
+                qvals[slot[winners]] = neutral[winners]
             placed = np.zeros(len(self.codes), dtype=bool)
             placed[winners] = True
             pending = pending[~placed[pending]]
             slot[pending] += 1
-        self._keys, self._wvals, self._nvals, self._max_probe = keys, wvals, nvals, probes
+        self._keys, self._wvals, self._nvals, self._qvals, self._max_probe = keys, wvals, nvals, qvals, probes
         self._miss = int(np.flatnonzero(keys == self._EMPTY)[-1])  # an empty slot: zero weight and idf
 
     def _lookup(self, codes: np.ndarray) -> np.ndarray:
@@ -200,8 +209,8 @@ class DomainModel:
             active, slot, codes = active[go_on], slot[go_on] + 1, codes[go_on]
         return out
 
-    def logits(self, texts: Sequence[str]) -> np.ndarray:
-        """Raw scores for non-empty model texts (model_texts)."""
+    def _grams(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, int]:
+        """(table slot, text index) of every 1-, 2- and 3-gram of the prepare()d texts, and their number."""
         prepared = [prepare(s) for s in texts]
         n = len(prepared)
         lengths = np.fromiter(map(len, prepared), dtype=np.int64, count=n)
@@ -220,16 +229,41 @@ class DomainModel:
             ok3 = pos[:-2] + 2 < ends[:-2]
             slots.append(self._lookup(((chars[:-2] << 42) | (chars[1:-1] << 21) | chars[2:])[ok3]))
             ids.append(text_id[:-2][ok3])
-        slot, tid = np.concatenate(slots), np.concatenate(ids)
-        total = np.bincount(tid, weights=self._wvals[slot], minlength=n)
+        return np.concatenate(slots), np.concatenate(ids), n
+
+    def _logits(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray | None]:
+        """Raw scores of the sentiment model and of the "no opinion" model (None without one)."""
+        slot, tid, n = self._grams(texts)
         norm = np.sqrt(np.bincount(tid, weights=self._nvals[slot], minlength=n))
-        return np.divide(total, norm, out=np.zeros(n), where=norm > 0) + self.bias
+        inv = np.divide(1.0, norm, out=np.zeros(n), where=norm > 0)
+        sent = np.bincount(tid, weights=self._wvals[slot], minlength=n) * inv + self.bias
+        if self._qvals is None:
+            return sent, None
+        return sent, np.bincount(tid, weights=self._qvals[slot], minlength=n) * inv + self.neutral_bias
+
+    def logits(self, texts: Sequence[str]) -> np.ndarray:
+        """Raw scores of the sentiment model for non-empty model texts (model_texts)."""
+        return self._logits(texts)[0]
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """P(positive) for non-empty model texts (model_texts)."""
+        """P(positive) of the sentiment model for non-empty model texts (model_texts)."""
         if not len(texts):
             return np.empty(0, dtype=np.float64)
         return 1.0 / (1.0 + np.exp(-self.logits(texts)))
+
+    def score(self, texts: Sequence[str]) -> np.ndarray:
+        """sentiment_score for non-empty model texts: P(positive) pulled towards 0.5 by P(no opinion).
+
+        score = 0.5 + (P(positive) - 0.5) * (1 - P(no opinion)) ** NEUTRAL_SHRINK: the side of 0.5 (the
+        binary verdict) is the sentiment model's, and a notice, question or plain fact lands in the 中性 band.
+        """
+        if not len(texts):
+            return np.empty(0, dtype=np.float64)
+        sent, neutral = self._logits(texts)
+        p = 1.0 / (1.0 + np.exp(-sent))
+        if neutral is None:
+            return p
+        return 0.5 + (p - 0.5) * (1.0 / (1.0 + np.exp(neutral))) ** NEUTRAL_SHRINK
 
 
 @lru_cache(maxsize=1)
@@ -290,7 +324,7 @@ def score_posts(texts: Sequence[str | None], model: str | None = None) -> pd.Dat
         dm = domain_model()
         low, high, model_name = *dm.thresholds, dm.name
         if idx:
-            scores[idx] = dm.predict_proba([cleaned[i] for i in idx])
+            scores[idx] = dm.score([cleaned[i] for i in idx])
             notices = [i for i in idx if _OFFICIAL_NOTICE.search(cleaned[i])]
             scores[notices] = np.maximum(scores[notices], low)
     else:
@@ -456,7 +490,7 @@ def raw_scores(lines: Sequence[str], model: str | None = None) -> np.ndarray:
     scores = np.full(len(lines), NO_WORDS_SCORE, dtype=np.float64)
     words = [i for i, s in enumerate(lines) if s.strip()]
     if _model_name(model) == "domain":
-        scores[words] = domain_model().predict_proba([lines[i] for i in words])
+        scores[words] = domain_model().score([lines[i] for i in words])
         return scores
     from snownlp import SnowNLP
 

@@ -64,7 +64,7 @@ def test_output_shape_labels_and_model_name():
     assert isinstance(got.index, pd.RangeIndex) and len(got) == len(posts)
     assert got["sentiment_score"].between(0, 1).all()
     assert set(got["sentiment_label"]) <= set(sentiment.LABELS)
-    assert got["sentiment_model"].unique().tolist() == ["domain@2026-12-01"]
+    assert got["sentiment_model"].unique().tolist() == ["domain@2026-12-02"]
     assert got["sentiment_label"].iloc[0] == "正面" and got["sentiment_label"].iloc[2] == "负面"
     assert sentiment.score_posts([]).shape == (0, 3)
 
@@ -126,6 +126,19 @@ def test_runtime_weighting_is_the_trainers(tmp_path):
              thresholds=np.array([0.3, 0.7]), version=np.str_("test"))
     got = sentiment.DomainModel(tmp_path / "m.npz").logits(texts)
     assert np.allclose(got, clf.decision_function(tr.tfidf(counts, idf)), atol=0.02)
+    # with a "no opinion" model over the same grams (here: one fitted on the source), score() pulls
+    # P(positive) towards 0.5 by P(no opinion) and keeps its side of 0.5
+    other = (dev["source"] == "weibo_senti_100k").astype(int)
+    neutral = LogisticRegression(C=1.0, max_iter=500).fit(tr.tfidf(counts, idf), other)
+    np.savez(tmp_path / "n.npz", codes=codes[order], weights=(clf.coef_.ravel() * idf)[order].astype(np.float16),
+             idf2=(idf ** 2)[order].astype(np.float16), bias=np.float64(clf.intercept_[0]),
+             neutral_weights=(neutral.coef_.ravel() * idf)[order].astype(np.float16),
+             neutral_bias=np.float64(neutral.intercept_[0]), thresholds=np.array([0.3, 0.7]), version=np.str_("t"))
+    p = clf.predict_proba(tr.tfidf(counts, idf))[:, 1]
+    q = neutral.predict_proba(tr.tfidf(counts, idf))[:, 1]
+    score = sentiment.DomainModel(tmp_path / "n.npz").score(texts)
+    assert np.allclose(score, 0.5 + (p - 0.5) * (1 - q) ** sentiment.NEUTRAL_SHRINK, atol=0.01)
+    assert np.array_equal(score >= 0.5, sentiment.DomainModel(tmp_path / "n.npz").predict_proba(texts) >= 0.5)
 
 
 def test_snownlp_mode_matches_score_snownlp_on_cleaned_text():

@@ -24,7 +24,7 @@ from analysis import config, sentiment, text  # noqa: E402
 
 DATA = config.shared_data_dir()
 SEED = 20261123
-VERSION = "2026-12-01"
+VERSION = "2026-12-02"
 
 
 EMOTICON_LABELLED = "weibo_senti_100k"  # labelled from its emoticons: its rows are fitted without the marks
@@ -117,6 +117,14 @@ def tfidf(counts, idf: np.ndarray):
     return (sparse.diags(scale) @ counts @ sparse.diags(idf)).tocsr()
 
 
+def nb_ratio(counts, y: np.ndarray, alpha: float = 1.0) -> np.ndarray:
+    """NBSVM's log-count ratio per gram: ln of (share of positive texts with it) / (share of negative ones)."""
+    present = (counts > 0).astype(np.float64)
+    p = alpha + np.asarray(present[y == 1].sum(axis=0)).ravel()
+    q = alpha + np.asarray(present[y == 0].sum(axis=0)).ravel()
+    return np.log((p / p.sum()) / (q / q.sum()))
+
+
 def macro_f1(truth, pred, classes, weight=None) -> float:
     w = np.ones(len(truth)) if weight is None else weight
     f1 = []
@@ -142,6 +150,19 @@ def tune_thresholds(p: np.ndarray, label3: np.ndarray) -> tuple[float, float, fl
             if f > best[2] + 1e-9:
                 best = (round(float(low), 2), round(float(high), 2), f)
     return best
+
+
+NATURAL_MIX = {"negative": 3888, "neutral": 2136, "positive": 4726}  # smp2020 in sentiment_train
+
+
+def three_class_f1(p: np.ndarray, label3: np.ndarray, low: float, high: float) -> dict[str, float]:
+    """3-class macro-F1, class-balanced and re-weighted to smp2020's natural class mix (~20 % neutral)."""
+    classes = list(NATURAL_MIX)
+    pred = np.where(p < low, "negative", np.where(p > high, "positive", "neutral"))
+    counts = {c: max(int(np.sum(label3 == c)), 1) for c in classes}
+    return {"balanced": round(macro_f1(label3, pred, classes, np.array([1.0 / counts[c] for c in label3])), 4),
+            "natural_mix": round(macro_f1(label3, pred, classes,
+                                          np.array([NATURAL_MIX[c] / counts[c] for c in label3])), 4)}
 
 
 def per_source(df: pd.DataFrame, p: np.ndarray) -> dict[str, dict[str, float]]:
@@ -171,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--extra", type=Path, help="CSV of text,label (analysts' corrections) added to the fitted rows")
     ap.add_argument("--sample", type=int, help="fit on this many random training rows (quick checks only)")
     args = ap.parse_args(argv)
+    from scipy import sparse
     from sklearn.linear_model import LogisticRegression
 
     rng = np.random.default_rng(SEED)
@@ -203,11 +225,15 @@ def main(argv: list[str] | None = None) -> int:
     held_bin_mask = held["label"].notna().to_numpy()
     held_bin = held[held_bin_mask].reset_index(drop=True)
 
+    # NBSVM-style: each gram's TF-IDF value scaled by its log-count ratio (a per-gram constant, folded
+    # into the shipped weights, so the runtime is unchanged)
+    ratio = nb_ratio(c_fit, y_fit)
+    scale = sparse.diags(ratio)
     best = None
     for c in args.C:
-        clf = LogisticRegression(C=c, max_iter=1000)
-        clf.fit(x_fit, y_fit)
-        p_held = clf.predict_proba(x_held)[:, 1]
+        clf = LogisticRegression(C=c, max_iter=2000)
+        clf.fit(x_fit @ scale, y_fit)
+        p_held = clf.predict_proba(x_held @ scale)[:, 1]
         m = per_source(held_bin, p_held[held_bin_mask])
         mean_acc = float(np.mean([m[k]["accuracy"] for k in WEIBO_SOURCES if k in m]))
         print(f"C={c}: held-out mean Weibo-source accuracy {mean_acc:.4f}  {json.dumps(m)}"
@@ -217,22 +243,42 @@ def main(argv: list[str] | None = None) -> int:
     _, c, clf, p_held = best
     print(f"chosen C={c}")
 
-    coef = clf.coef_.ravel()
+    coef = clf.coef_.ravel() * ratio
     grams = np.empty(len(vocab), dtype=object)
     for g, k in vocab.items():
         grams[k] = g
     codes = np.array([sentiment.gram_code(g) for g in grams], dtype=np.int64)
     order = np.argsort(codes)
 
-    # Thresholds: 3-class macro-F1 on held-out smp2020 (the only source with a neutral class).
+    # "No opinion" model: half of smp2020's neutral rows (the only neutral labels) against smp2020's fitted
+    # polar rows (same period and topics, so it learns opinion vs none rather than topic); the other half
+    # with the held-out polar smp2020 rows is split again: thresholds are tuned on one part, reported on the other.
     smp = (held["source"] == "smp2020_ewect_train").to_numpy() & held["label3"].notna().to_numpy()
-    low, high, f3 = tune_thresholds(p_held[smp], held.loc[smp, "label3"].to_numpy())
-    print(f"thresholds low={low} high={high} "
-          f"(held-out smp2020 class-balanced 3-class macro-F1 {f3:.4f}, n={int(smp.sum())})")
+    neutral_rows = rng.permutation(np.flatnonzero(smp & (held["label3"] == "neutral").to_numpy()))
+    neutral_fit = neutral_rows[: len(neutral_rows) // 2]
+    rest = rng.permutation(np.concatenate([neutral_rows[len(neutral_rows) // 2:],
+                                           np.flatnonzero(smp & (held["label3"] != "neutral").to_numpy())]))
+    tune, report = rest[: len(rest) // 2], rest[len(rest) // 2:]
+    polar_fit = (fit["source"] == "smp2020_ewect_train").to_numpy()
+    neutral_clf = LogisticRegression(C=1.0, max_iter=2000, class_weight="balanced")
+    neutral_clf.fit(sparse.vstack([x_fit[polar_fit], x_held[neutral_fit]]).tocsr(),
+                    np.r_[np.zeros(int(polar_fit.sum())), np.ones(len(neutral_fit))])
+    q_held = neutral_clf.predict_proba(x_held)[:, 1]
+    s_held = 0.5 + (p_held - 0.5) * (1 - q_held) ** sentiment.NEUTRAL_SHRINK
+    label3 = held["label3"].to_numpy()
+    low, high, f3 = tune_thresholds(s_held[tune], label3[tune])
+    print(f"thresholds low={low} high={high} (tuned on {len(tune)} held-out smp2020 rows: balanced 3-class"
+          f" macro-F1 {f3:.4f}); reported on {len(report)} others:"
+          f" {three_class_f1(s_held[report], label3[report], low, high)}")
+    blow, bhigh, _ = tune_thresholds(p_held[tune], label3[tune])
+    print(f"  without the no-opinion model (score band only, thresholds {blow}/{bhigh}):"
+          f" {three_class_f1(p_held[report], label3[report], blow, bhigh)}")
 
     payload = dict(codes=codes[order], weights=(coef * idf)[order].astype(np.float16),
                    idf2=(idf ** 2)[order].astype(np.float16),
                    bias=np.float64(clf.intercept_[0]), thresholds=np.array([low, high]),
+                   neutral_weights=(neutral_clf.coef_.ravel() * idf)[order].astype(np.float16),
+                   neutral_bias=np.float64(neutral_clf.intercept_[0]),
                    version=np.str_(VERSION))
     out = args.out if not args.dry_run else Path("/tmp/sentiment_domain_dryrun.npz")
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -245,15 +291,18 @@ def main(argv: list[str] | None = None) -> int:
     nonempty = np.array([bool(t) for t in dev_texts])
     p_dev = np.full(len(dev), 0.5)
     t1 = time.perf_counter()
-    p_dev[nonempty] = model.predict_proba([t for t in dev_texts if t])
+    p_dev[nonempty] = model.score([t for t in dev_texts if t])
     rate = int(nonempty.sum()) / (time.perf_counter() - t1)
-    p_saved = model.predict_proba(held["clean"].tolist())
+    p_saved = model.score(held["clean"].tolist())
     print("held out (saved model):", json.dumps(per_source(held_bin, p_saved[held_bin_mask])))
     print("dev (binary; weibo_senti_100k without its emoticons):")
     print(json.dumps(per_source(dev, p_dev), ensure_ascii=False, indent=1))
     print(f"runtime scoring {rate:.0f} posts/s (model texts)")
-    for probe in ["不高兴", "很高兴", "不错", "太差了", "关于做好防汛工作的通知：各单位要加强值班值守"]:
-        print(f"  {probe}: {float(model.predict_proba([probe])[0]):.3f}")
+    print("3-class on the reported rows (saved model):",
+          three_class_f1(p_saved[report], label3[report], low, high))
+    for probe in ["不高兴", "很高兴", "不错", "太差了", "关于做好防汛工作的通知：各单位要加强值班值守",
+                  "明天几点开会？", "某小区发生火灾，消防已到场处置，暂无人员伤亡"]:
+        print(f"  {probe}: {float(model.score([probe])[0]):.3f}")
     return 0
 
 
