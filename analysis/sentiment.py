@@ -28,7 +28,7 @@ LABELS: tuple[str, ...] = (POSITIVE, NEUTRAL, NEGATIVE)
 NO_WORDS_SCORE = 0.5
 # What a reader of a negative ratio should know (help text of the pages; figures: analysis/models/MODEL_CARD.md).
 ACCURACY_HELP_ZH = ("情感模型判正负的准确率：留出的真实微博上约72%–89%（按来源），"
-                    "正面/中性/负面三分类宏F1约0.70；负面占比是估计值。")
+                    "正面/中性/负面三分类宏F1约0.73（中性=无观点：通知、新闻、陈述）；负面占比是估计值。")
 # How strongly P(no opinion) pulls a score towards 0.5 (DomainModel.score; chosen on held-out smp2020).
 NEUTRAL_SHRINK = 2.0
 # Fallback thresholds when a model file does not carry tuned ones: < low 负面, > high 正面, else 中性.
