@@ -4,6 +4,8 @@ repost cascades; and the tick that precomputes the open incidents' 网民主要�
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 
 import pandas as pd
@@ -48,13 +50,17 @@ def own_db(tmp_path_factory, cascade_posts) -> dict:
     pd.DataFrame(rows, columns=CREATOR_COLUMNS).to_csv(folder / "weibo_creator_2026.csv", index=False)
     db = folder / "own.duckdb"
     assert main(["ingest", str(folder / "cascades.csv"), "--db", str(db)]) == 0
-    return {"folder": folder, "db": db, "originals": originals, "forwarders": forwarders.tolist()}
+    creator = folder / "weibo_creator_2026.csv"
+    first, again = (_ingest_json(str(creator), "--db", str(db))["files"][0] for _ in range(2))
+    return {"folder": folder, "db": db, "originals": originals, "first": first, "again": again}
 
 
-def _ingest_json(capsys, *args) -> dict:
-    capsys.readouterr()
-    assert main(["ingest", *args, "--json"]) == 0
-    return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+def _ingest_json(*args) -> dict:
+    """`ingest … --json` as a script reads it: the last line printed."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["ingest", *args, "--json"]) == 0
+    return json.loads(out.getvalue().strip().splitlines()[-1])
 
 
 def test_each_account_table_is_recognised_by_its_header():
@@ -78,13 +84,11 @@ def test_verification_is_read_into_one_level(given, level):
     assert verification_level(given) == level
 
 
-def test_a_creator_file_fills_accounts_and_every_row_is_accounted_for(own_db, capsys):
-    creator = own_db["folder"] / "weibo_creator_2026.csv"
-    first = _ingest_json(capsys, str(creator), "--db", str(own_db["db"]))["files"][0]
+def test_a_creator_file_fills_accounts_and_every_row_is_accounted_for(own_db):
+    first, again = own_db["first"], own_db["again"]
     assert first["layout"] == "mediacrawler_weibo_creator"
     assert (first["read"], first["inserted"], first["duplicates"], first["quarantined"]) == (7, 5, 0, 2)
     assert first["reasons"] == {"missing_account": 1, "bad_account_count": 1}
-    again = _ingest_json(capsys, str(creator), "--db", str(own_db["db"]))["files"][0]
     assert (again["inserted"], again["duplicates"], again["quarantined"]) == (0, 5, 2)
     with Store(own_db["db"]) as store:
         stored = store.query("SELECT * FROM accounts ORDER BY followers DESC")
@@ -121,7 +125,7 @@ def test_opinion_leaders_by_followers_and_by_tree_on_real_cascades(own_db, casca
     assert list(by_tree.columns[:3]) == ["tier", "verified", "followers"]
 
 
-def test_account_columns_of_a_post_export_are_kept_beside_its_posts(tmp_path, capsys):
+def test_account_columns_of_a_post_export_are_kept_beside_its_posts(tmp_path):
     export = pd.DataFrame({
         "标题": ["停水通知", None, None, None],
         "内容": ["金城市自来水公司：明日9时起城关区停水", "停水三天了还没来水，太过分了", "停水了怎么办",
@@ -130,7 +134,7 @@ def test_account_columns_of_a_post_export_are_kept_beside_its_posts(tmp_path, ca
         "粉丝数": ["1.3万", "560", None, "很多"], "认证类型": ["蓝V", "黄V", None, "否"],
         "发布时间": ["2026-11-30 10:00", "2026-11-30 11:00", "2026-11-30 11:30", "2026-11-30 11:40"]})
     export.to_csv(tmp_path / "导出.csv", index=False, encoding="utf-8-sig")
-    summary = _ingest_json(capsys, str(tmp_path / "导出.csv"), "--db", str(tmp_path / "d.duckdb"))["files"][0]
+    summary = _ingest_json(str(tmp_path / "导出.csv"), "--db", str(tmp_path / "d.duckdb"))["files"][0]
     assert (summary["inserted"], summary["quarantined"], summary["accounts"]) == (4, 0, 3)
     with Store(tmp_path / "d.duckdb") as store:
         stored = store.query("SELECT author_id, verified, followers FROM accounts ORDER BY author_id")
@@ -178,3 +182,28 @@ def test_the_tick_precomputes_open_incidents_viewpoints(tmp_path):
         assert opinions.for_incident(store, incident_id) == fresh
         assert scheduler.run_tick(store, clock).summary["viewpoints"]["computed"] == 0   # unchanged: not redone
         assert "归纳观点" in scheduler.describe_step("viewpoints", report.summary["viewpoints"])
+
+
+def test_topic_page_shows_verification_and_followers_of_the_leaders(own_db, cascade_posts, monkeypatch):
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import REPO_ROOT
+
+    monkeypatch.setenv("OPINION_DB", str(own_db["db"]))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    first, last = (pd.Timestamp(cascade_posts["created_at"].min()).date(),
+                   pd.Timestamp(cascade_posts["created_at"].max()).date())
+    at = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=120)
+    at.query_params["from"], at.query_params["to"] = first.isoformat(), last.isoformat()
+    at.run()
+    at.switch_page(str(REPO_ROOT / "views" / "topic.py")).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any({"verified", "followers"} <= set(frame.value.columns) for frame in at.dataframe)
+    radio = next(r for r in at.radio if r.label == "意见领袖排序")
+    radio.set_value("followers").run()
+    leaders = next(frame for frame in at.dataframe if {"verified", "followers"} <= set(frame.value.columns))
+    assert pd.to_numeric(leaders.value["followers"]).head(3).tolist() == [1_200_000, 32_000, 1_234]
+    st.cache_data.clear()
+    st.cache_resource.clear()
