@@ -208,9 +208,10 @@ def _chain_parents(posts: pd.DataFrame) -> pd.DataFrame:
     posts = posts.copy()
     posts.loc[found, "parent_id"] = inferred["parent_mid"].to_numpy()[found.to_numpy()]
     roots = {post: root for post, root in zip(posts["post_id"], posts["root_id"], strict=True) if pd.notna(root)}
-    for row in posts.loc[found].sort_values("created_at", kind="stable").itertuples():
-        roots[row.post_id] = roots.get(row.parent_id, row.parent_id)  # parents are strictly earlier
-        posts.at[row.Index, "root_id"] = roots[row.post_id]
+    ordered = posts.loc[found].sort_values("created_at", kind="stable")
+    for post, parent in zip(ordered["post_id"], ordered["parent_id"], strict=True):  # parents are strictly earlier
+        roots[post] = roots.get(parent, parent)
+    posts.loc[ordered.index, "root_id"] = [roots[post] for post in ordered["post_id"]]
     posts.loc[found, "post_type"] = "repost"
     return posts
 
