@@ -586,7 +586,12 @@ class Store:
                     [batch.batch_id, batch.source_file, batch.sha256, batch.sha256],
                 )
                 bad = conn.execute("SELECT count(*) FROM incoming_quarantine").fetchall()[0][0]
-                counts = WriteCounts(inserted, incoming - inserted, bad, self._upsert_accounts(conn, batch.batch_id))
+                accounts_read = conn.execute("SELECT count(*) FROM incoming_accounts").fetchall()[0][0]
+                changed = self._upsert_accounts(conn, batch.batch_id) if accounts_read else 0
+                if incoming or not accounts_read:
+                    counts = WriteCounts(inserted, incoming - inserted, bad, changed)
+                else:  # an account table: its rows are accounts, the unchanged ones duplicates
+                    counts = WriteCounts(changed, accounts_read - changed, bad, changed)
                 conn.execute(
                     "INSERT INTO ingest_batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
                     [batch.batch_id, batch.source_file, batch.sha256, batch.file_format, batch.layout,
@@ -598,8 +603,6 @@ class Store:
     @staticmethod
     def _upsert_accounts(conn, batch_id: str) -> int:
         """Merge incoming_accounts into accounts; the number of accounts added or changed."""
-        if not conn.execute("SELECT count(*) FROM incoming_accounts").fetchall()[0][0]:
-            return 0
         conn.execute("""
             CREATE OR REPLACE TEMP TABLE merged_accounts AS
             SELECT n.author_id, coalesce(n.channel, a.channel) AS channel, coalesce(n.verified, a.verified) AS verified,

@@ -207,3 +207,16 @@ def test_topic_page_shows_verification_and_followers_of_the_leaders(own_db, casc
     assert pd.to_numeric(leaders.value["followers"]).head(3).tolist() == [1_200_000, 32_000, 1_234]
     st.cache_data.clear()
     st.cache_resource.clear()
+
+
+def test_the_demo_imports_its_accounts_through_the_same_path(demo_db):
+    with Store(demo_db, read_only=True) as store:
+        levels = store.query("SELECT verified, count(*) AS n, median(followers) AS median FROM accounts "
+                             "GROUP BY verified").set_index("verified")
+        batch = store.query("SELECT layout, rows_read, inserted FROM ingest_batches WHERE source_file LIKE "
+                            "'demo-accounts%'").iloc[0]
+        official = store.scalar("SELECT verified FROM accounts WHERE author_id = '金城发布'")
+    assert batch["layout"] == "canonical_accounts" and batch["inserted"] == batch["rows_read"]
+    assert official == "政务认证"
+    assert set(levels.index) == {"政务认证", "媒体认证", "个人认证", "未认证"}
+    assert levels.loc["政务认证", "median"] > 100 * levels.loc["未认证", "median"]

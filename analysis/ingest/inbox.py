@@ -100,13 +100,8 @@ def write_prepared(store: Store, batch: PreparedBatch) -> FileSummary:
 
 
 def _counted(summary: FileSummary, counts) -> FileSummary:
-    """An account table's rows are accounts: added or changed ones count as new, the unchanged as duplicates."""
-    summary.accounts = counts.accounts
-    if layouts.LAYOUTS_BY_NAME.get(summary.layout, layouts.LAYOUTS[0]).accounts:
-        summary.inserted = counts.accounts
-        summary.duplicates = summary.read - summary.quarantined - counts.accounts
-    else:
-        summary.inserted, summary.duplicates = counts.inserted, counts.duplicates
+    """The store's counts (for an account table: accounts added or changed, and the unchanged as duplicates)."""
+    summary.inserted, summary.duplicates, summary.accounts = counts.inserted, counts.duplicates, counts.accounts
     return summary
 
 
