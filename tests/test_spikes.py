@@ -152,22 +152,15 @@ def test_flare_ups_of_one_event_are_one_spike():
     assert list(apart["hours"]) == [2, 2] and apart.iloc[1]["reason"].endswith("连续2小时异常")
 
 
-def test_a_series_usual_lumps_are_rarely_bursts():
-    rng = np.random.default_rng(7)
-    x = np.full(35 * 24, 40.0)
-    lumps = np.arange(35) * 24 + rng.integers(0, 24, 35)  # one lump a day, at a random hour
-    x[lumps] = rng.integers(110, 151, 35)
-    last_week = hours("2024-07-29", 1)[0]
-
-    def fired(values, **kw):
-        sp = detect_spikes(series(values), merge_gap=0, **kw)
-        return list(sp.loc[sp["start"] >= last_week, "peak_value"])
-
-    # each lump is 3x the baseline and z about 5: without the rarity test 5 of the last 7 fire
-    assert fired(x, rare_quantile=0.0) == [120, 150, 117, 149, 138]
-    assert fired(x) == [150, 149, 138]  # only those among the largest 2 % of the last four weeks
-    x[34 * 24 + 2] = 400  # a real burst still fires
-    assert 400 in fired(x)
+def test_past_bursts_do_not_raise_the_bar():
+    rng = np.random.default_rng(5)
+    x = np.full(30 * 24, 20.0)
+    x[np.arange(2, 29) * 24 + rng.integers(0, 24, 27)] = 160  # one hour of 160 a day, at a random hour
+    x[29 * 24 + 20] = 150  # smaller than every earlier burst
+    sp = detect_spikes(series(x), merge_gap=0)
+    # the rarity bar comes from hours where nothing fired: a month of bursts does not deafen the key
+    assert len(sp) == 27 and sp.iloc[-1]["start"] == hours("2024-07-30 20:00", 1)[0]
+    assert sp.iloc[-1]["peak_value"] == 150
 
 
 # ---------- real labelled bursts ----------
@@ -204,24 +197,27 @@ def test_real_labelled_bursts_window_scores(real_bursts):
     got = hsb.window_scores(detect_spikes(series), labels, series)
     print("\nreal bursts: " + " ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}"
                                       for k, v in got.items()))
-    # measured 0.700 / 0.500 / 0.583; 0.41 false alarms per series-week, 0.33 far from any burst
-    assert got["labels"] == 150 and got["detections"] == 100
-    assert got["precision"] >= 0.68 and got["recall"] >= 0.48 and got["f1"] >= 0.56
-    assert got["false_per_series_week"] <= 0.45 and got["quiet_false_per_series_week"] <= 0.36
-    # the broader labels (top 10 % of titles): measured 0.860 / 0.397 / 0.544
+    # measured 0.692 / 0.533 / 0.603; 0.44 false alarms per series-week, 0.37 far from any burst
+    assert got["labels"] == 150 and got["detections"] == 104
+    assert got["precision"] >= 0.68 and got["recall"] >= 0.52 and got["f1"] >= 0.59
+    assert got["false_per_series_week"] <= 0.46 and got["quiet_false_per_series_week"] <= 0.39
+    # tuned on July (0.732), reported on August (0.465: the Olympics lift 体育 fifty-fold)
+    halves = hsb.halves(detect_spikes(series), labels, series, pd.Timestamp(hsb.SPLIT, tz=hsb.TZ))
+    assert halves["before"]["f1"] >= 0.72 and halves["after"]["f1"] >= 0.45
+    # the broader labels (top 10 % of titles): measured 0.846 / 0.424 / 0.565
     broad = hsb.window_scores(detect_spikes(series), hsb.label_bursts(hs, series, 0.10), series)
-    assert broad["precision"] >= 0.84 and broad["f1"] >= 0.52
+    assert broad["precision"] >= 0.83 and broad["f1"] >= 0.55
     # without the jump test (the long baseline alone) recall falls: measured 0.447, F1 0.544
     alone = hsb.window_scores(detect_spikes(series, jump_window=0), labels, series)
     assert alone["recall"] <= got["recall"] - 0.05 and alone["f1"] <= got["f1"] - 0.03
-    # merging flare-ups of one event and the rarity test each cut false alarms (measured 0.51 without
-    # merging, 0.49 without rarity, 0.63 without both); rarity costs recall (0.533 without it)
+    # merging flare-ups of one event and the rarity test each cut false alarms without losing a burst
+    # (measured 0.58 without merging, 0.49 without rarity, 0.63 without both)
     unmerged = hsb.window_scores(detect_spikes(series, merge_gap=0), labels, series)
     common = hsb.window_scores(detect_spikes(series, rare_quantile=0.0), labels, series)
-    assert unmerged["false_per_series_week"] >= got["false_per_series_week"] + 0.08
+    assert unmerged["false_per_series_week"] >= got["false_per_series_week"] + 0.10
     assert unmerged["precision"] <= got["precision"] - 0.02 and unmerged["recall"] == got["recall"]
-    assert common["false_per_series_week"] >= got["false_per_series_week"] + 0.07
-    assert common["recall"] >= got["recall"] + 0.03
+    assert common["false_per_series_week"] >= got["false_per_series_week"] + 0.04
+    assert common["precision"] <= got["precision"] - 0.02 and common["recall"] == got["recall"]
 
 
 # ---------- real background with injected bursts ----------
