@@ -169,6 +169,7 @@ VERBS = {
     "status": _delegate("analysis.service", "cli_status"),
     "settings": _delegate("analysis.settings", "cli_settings"),
     "schemes": _delegate("analysis.scheme_cli", "cli_schemes"),
+    "authors": _delegate("analysis.media", "cli_authors"),
 }
 # Verbs never run inside the service on a forwarded request: they need no database, or must not touch a live one.
 LOCAL_ONLY = frozenset({"demo", "serve", "users", "score"})

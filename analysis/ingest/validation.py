@@ -31,6 +31,8 @@ REASONS_ZH: dict[str, str] = {
     "text_too_long": f"正文超过{config.MAX_TEXT_CHARS}字上限",
     "bad_count": "转发/评论/点赞/阅读数不是有效的非负数字",
     "truncated_row": "文件末尾不完整（最后一个字符被截断），该行未导入",
+    "missing_account": "缺少账号ID",
+    "bad_account_count": "粉丝数/关注数不是有效的非负数字",
 }
 
 
@@ -98,6 +100,7 @@ def parse_datetimes(values: pd.Series) -> pd.Series:
 class Validated:
     posts: pd.DataFrame  # canonical columns, typed, ready for enrichment
     quarantine: pd.DataFrame  # line, reason_code, reason, raw
+    kept: pd.Index | None = None  # the raw frame's rows the posts came from
 
 
 def _column(frame: pd.DataFrame, name: str) -> pd.Series:
@@ -154,7 +157,8 @@ def validate(raw: RawTable, canonical: pd.DataFrame, channel: str | None = None,
         extra = pd.DataFrame(raw.malformed, columns=["line", "reason_code", "raw"])
         extra["reason"] = extra["reason_code"].map(REASONS_ZH)
         quarantine = pd.concat([quarantine, extra[quarantine.columns]], ignore_index=True)
-    return Validated(out.loc[~bad].reset_index(drop=True), quarantine.astype({"line": "int64"}))
+    return Validated(out.loc[~bad].reset_index(drop=True), quarantine.astype({"line": "int64"}),
+                     kept=canonical.index[~bad.to_numpy()])
 
 
 def _post_types(given: pd.Series, posts: pd.DataFrame) -> pd.Series:
