@@ -505,10 +505,7 @@ def build_incident(store: Store, incident_id: str, unit: str = DEFAULT_UNIT, as_
     say = progress or (lambda _message: None)
     now = pd.Timestamp.now(tz=TIMEZONE)
     as_of = pd.Timestamp(as_of) if as_of is not None else now
-    listed = incidents.list_incidents(store).set_index("incident_id")
-    if incident_id not in listed.index:
-        raise ValueError(f"事件不存在：{incident_id}")
-    inc = listed.loc[incident_id]
+    inc = incidents.listed_incident(store, incident_id)
     posts = incidents.incident_posts(store, incident_id)
     events = incidents.events(store, incident_id)
     events = events[events["occurred_at"] <= as_of]

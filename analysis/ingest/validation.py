@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis import config, sentiment, text, topics
+from analysis import cascades, config, sentiment, text, topics
 from analysis.ingest.read import RawTable, raw_json
 
 TZ = config.TIMEZONE
@@ -191,11 +191,41 @@ def _content_keys(posts: pd.DataFrame) -> list[str]:
     ]
 
 
+def _chain_parents(posts: pd.DataFrame) -> pd.DataFrame:
+    """Reposts that arrive without a parent id get one from their `//@name:` chain (cascades.infer_parents):
+    the most recent earlier post in this batch, on the same channel, by the account the chain names first.
+
+    Their root is the parent's root (given, or found the same way) and their type is repost. A chain naming no
+    earlier author of the batch leaves the post as it came; given parent ids are never changed. Big files are
+    read in chunks (ingest.bulk): a parent is looked for within the post's chunk.
+    """
+    chained = posts["parent_id"].isna() & posts["text"].str.contains("//@", regex=False)
+    if not chained.any():
+        return posts
+    inferred = cascades.infer_parents(pd.DataFrame({
+        "mid": posts["post_id"], "author": posts["author_id"], "created_at": posts["created_at"],
+        "text": posts["text"].where(chained, ""), "cascade_id": posts["channel"], "parent_mid": posts["parent_id"],
+    }))
+    found = chained & pd.Series(inferred["parent_source"].eq("chain").to_numpy(), index=posts.index)
+    if not found.any():
+        return posts
+    posts = posts.copy()
+    posts.loc[found, "parent_id"] = inferred["parent_mid"].to_numpy()[found.to_numpy()]
+    roots = {post: root for post, root in zip(posts["post_id"], posts["root_id"], strict=True) if pd.notna(root)}
+    ordered = posts.loc[found].sort_values("created_at", kind="stable")
+    for post, parent in zip(ordered["post_id"], ordered["parent_id"], strict=True):  # parents are strictly earlier
+        roots[post] = roots.get(parent, parent)
+    posts.loc[ordered.index, "root_id"] = [roots[post] for post in ordered["post_id"]]
+    posts.loc[found, "post_type"] = "repost"
+    return posts
+
+
 def enrich(posts: pd.DataFrame, batch_id: str) -> pd.DataFrame:
     """Add what the store keeps beyond the file: ids, normalized text, topics, keywords, sentiment."""
     posts = posts.copy()
     posts["post_id"] = _stable_ids(posts)
     posts["root_id"] = posts["root_id"].fillna(posts["parent_id"])
+    posts = _chain_parents(posts)
     # Text-derived columns are computed once per distinct (title, text): repeated rows cost nothing.
     codes, uniques = pd.factorize(pd.MultiIndex.from_arrays([posts["title"].fillna("\x00none"), posts["text"]]))
     # Titles stay a Python list: in a DataFrame a missing title becomes NaN, which is truthy and read as "nan".
