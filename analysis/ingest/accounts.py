@@ -44,10 +44,16 @@ def verification_level(value: object) -> str | None:
     return given[:20]
 
 
+def _per_value(values: pd.Series, parse) -> pd.Series:
+    """`parse` applied once per distinct value (an export repeats an account's fields on each of its posts)."""
+    present = values.dropna()
+    return values.map({v: parse(v) for v in present.unique()}) if len(present) else values.map(lambda v: None)
+
+
 def _counts(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Counts parsed like post counts ('1.2万'); blank stays unknown (None), not 0. Returns (counts, bad)."""
     blank = values.isna()
-    parsed = values.map(lambda v: None if v is None else parse_count(v))
+    parsed = _per_value(values, parse_count)
     return parsed.where(~blank, None), parsed.isna() & ~blank
 
 
@@ -57,8 +63,8 @@ def typed(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
     for name in ("author_id", "channel"):
         values = frame[name] if name in frame else pd.Series(None, index=frame.index, dtype=object)
         out[name] = values.map(lambda v: None if v is None else str(v).strip() or None)
-    out["verified"] = (frame["verified"] if "verified" in frame else pd.Series(None, index=frame.index)) \
-        .map(verification_level)
+    out["verified"] = _per_value(frame["verified"] if "verified" in frame else
+                                 pd.Series(None, index=frame.index, dtype=object), verification_level)
     reason = pd.Series(None, index=frame.index, dtype=object)
     reason[out["author_id"].isna()] = "missing_account"
     for name in ("followers", "follows"):
