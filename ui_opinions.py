@@ -55,9 +55,14 @@ def word_cloud_section(terms: pd.DataFrame, key: str) -> None:
 
 _PUBLISHER_COLUMNS = {"tier": "层级", "publisher": "媒体/账号", "posts": "发布（条）", "interactions": "互动量",
                       "downstream": "带动转发/评论（条）", "bridges": "关键转发节点（条）", "cascades": "涉及传播树",
-                      "publishers": "媒体/账号（个）",
+                      "publishers": "媒体/账号（个）", "verified": "认证",
+                      "followers": st.column_config.NumberColumn("粉丝数", format="localized"),
                       "first_at": st.column_config.DatetimeColumn("首次发布", format="MM-DD HH:mm"),
                       "first_post_id": "首发帖子ID"}
+
+
+LEADER_RANKINGS_ZH = {"reach": "按影响力（互动量）", "followers": "按粉丝数（导入的账号信息）",
+                      "tree": "按传播树位置（带动转发/评论）"}
 
 
 def media_section(posts: pd.DataFrame, key: str) -> None:
@@ -73,7 +78,9 @@ def media_section(posts: pd.DataFrame, key: str) -> None:
                     column_config=_PUBLISHER_COLUMNS)
     st.caption("媒体活跃度：非自媒体的站点与账号按层级、发布条数排列（评论/跟帖不计为报道）；层级来自“设置”中的"
                "“媒体与账号名录”。")
-    by = st.radio("意见领袖排序", ["reach", "tree"], horizontal=True, key=f"{key}_leaders_by",
-                  format_func={"reach": "按影响力（互动量）", "tree": "按传播树位置（带动转发/评论）"}.get)
+    by = st.radio("意见领袖排序", list(media.LEADER_RANKINGS), horizontal=True, key=f"{key}_leaders_by",
+                  format_func=LEADER_RANKINGS_ZH.get)
     st.dataframe(media.opinion_leaders(posts, by), hide_index=True, placeholder="", key=f"{key}_leaders",
                  column_config=_PUBLISHER_COLUMNS)
+    st.caption("认证与粉丝数来自导入的账号信息（MediaCrawler 博主信息表、账号名录，或导出文件中的粉丝数/认证列），"
+               "未导入的显示为空；站点自身的报道不取署名作者的账号信息。")

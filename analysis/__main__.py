@@ -75,8 +75,11 @@ def cmd_demo(argv: list[str]) -> int:
           file=sys.stderr)
     batch = ingest.prepare_table(ingest.table_from_frame(frame), f"demo-seed{args.seed}-{args.days}d",
                                  sha256=f"demo:{args.seed}:{args.days}")
+    accounts = ingest.prepare_table(ingest.table_from_frame(demo.account_rows(frame, args.seed)),
+                                    f"demo-accounts-seed{args.seed}", sha256=f"demo-accounts:{args.seed}:{args.days}")
     with Store(db_path) as store:
         summary = ingest.write_prepared(store, batch)
+        ingest.write_prepared(store, accounts)   # 认证/粉丝数, through the accounts import like an office's file
         incident_ids = demo.load_incidents(store, demo.embedded_incidents(days=args.days, seed=args.seed))
         alert_count = demo.load_alerts(store, frame["created_at"].max().ceil("h"), days=args.days)
     print(f"demo database {db_path}: inserted={summary.inserted} duplicates={summary.duplicates} "
@@ -169,6 +172,7 @@ VERBS = {
     "status": _delegate("analysis.service", "cli_status"),
     "settings": _delegate("analysis.settings", "cli_settings"),
     "schemes": _delegate("analysis.scheme_cli", "cli_schemes"),
+    "authors": _delegate("analysis.media", "cli_authors"),
 }
 # Verbs never run inside the service on a forwarded request: they need no database, or must not touch a live one.
 LOCAL_ONLY = frozenset({"demo", "serve", "users", "score"})

@@ -100,10 +100,7 @@ def report(store, incident_id: str, now: pd.Timestamp | None = None) -> dict:
     from analysis import chronology, incident_edits, incidents, settings
 
     now = now if now is not None else pd.Timestamp.now(tz=config.TIMEZONE)
-    listed = incidents.list_incidents(store).set_index("incident_id")
-    if incident_id not in listed.index:
-        raise ValueError(f"事件不存在：{incident_id}")
-    row = listed.loc[incident_id]
+    row = incidents.listed_incident(store, incident_id)
     events = incidents.events(store, incident_id)
     office = settings.policy(store)
     clocks = incidents.incident_clocks(row, events, now, office.deadlines)

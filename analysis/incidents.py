@@ -422,6 +422,14 @@ def list_incidents(store: Store) -> pd.DataFrame:
     return frame
 
 
+def listed_incident(store: Store, incident_id: str) -> pd.Series:
+    """The `list_incidents` row of one incident (grade, status, posts …); ValueError when there is none."""
+    listed = list_incidents(store).set_index("incident_id")
+    if incident_id not in listed.index:
+        raise ValueError(f"事件不存在：{incident_id}")
+    return listed.loc[incident_id]
+
+
 # An incident's state beside its lifecycle: a proposal waits for the duty analyst; a dismissed (误报) or merged
 # incident keeps its history but runs no clocks and counts in no KPI.
 STATE_STATUS = {"proposed": "待确认", "dismissed": "误报", "merged": "已合并"}

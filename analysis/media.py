@@ -95,10 +95,27 @@ def with_tiers(posts: pd.DataFrame, directory: Mapping[str, str]) -> pd.DataFram
 
 
 def tiered_posts(store: Store, f: Filters, directory: Mapping[str, str]) -> pd.DataFrame:
-    """The filtered posts' publishing fields with their tier."""
+    """The filtered posts' publishing fields with their tier and what is known of their accounts."""
     where, params = f.where()
     posts = store.query(f"SELECT {_COLUMNS} FROM posts WHERE {where} ORDER BY created_at, post_id", params)
-    return with_tiers(posts, directory)
+    return tiered(store, posts, directory)
+
+
+def tiered(store: Store, posts: pd.DataFrame, directory: Mapping[str, str]) -> pd.DataFrame:
+    """Given posts (an incident's) with tiers and account data: what 媒体报道与意见领袖 shows."""
+    return with_accounts(store, with_tiers(posts, directory))
+
+
+def with_accounts(store: Store, posts: pd.DataFrame) -> pd.DataFrame:
+    """Posts with their account's verification level and followers (the accounts table: imported creator files
+    and account columns of exports); NULL where nothing is known."""
+    ids = posts["author_id"].dropna().astype(str).unique().tolist()
+    known = store.query("SELECT author_id, verified, followers FROM accounts WHERE list_contains(?, author_id)",
+                        [ids]) if ids else pd.DataFrame(columns=["author_id", "verified", "followers"])
+    known = known.set_index("author_id")
+    author = posts["author_id"].astype(object)
+    return posts.assign(verified=author.map(known["verified"]),
+                        followers=author.map(known["followers"]).astype("Int64"))
 
 
 def media_activity(posts: pd.DataFrame) -> pd.DataFrame:
@@ -122,29 +139,56 @@ def tier_summary(posts: pd.DataFrame) -> pd.DataFrame:
     return grouped.reindex(list(TIERS), fill_value=0).rename_axis("tier").reset_index()
 
 
+def tree_roots(posts: pd.DataFrame) -> pd.Series:
+    """Each post's tree: the furthest ancestor among `posts` by parent links (an export without root ids stores a
+    repost's parent as its root, so root_id alone splits one tree into many), else the given root or itself."""
+    ids = posts["post_id"].astype(str)
+    parents = posts["parent_id"].astype(object)
+    parent_of = pd.Series(parents.where(parents.isin(set(ids))).to_numpy(), index=ids.to_numpy())
+    parent_of = parent_of[~parent_of.index.duplicated()].dropna()
+    top = ids.to_numpy(copy=True)
+    for _ in range(64):   # pointer walking; 64 levels is deeper than any real repost tree (and stops cycles)
+        up = parent_of.reindex(top).to_numpy()
+        moved = pd.notna(up) & (up != top)
+        if not moved.any():
+            break
+        top = np.where(moved, up, top)
+    given = posts["root_id"].astype(object).where(posts["root_id"].notna(), ids)
+    return pd.Series(np.where(top != ids.to_numpy(), top, given.to_numpy()), index=posts.index)
+
+
+LEADER_RANKINGS = {"reach": ("interactions", "downstream"), "followers": ("followers", "interactions"),
+                   "tree": ("downstream", "bridges", "interactions")}
+LEADER_COLUMNS = ["publisher", "tier", "verified", "followers", "posts", "interactions", "downstream", "bridges",
+                  "cascades"]
+
+
 def opinion_leaders(posts: pd.DataFrame, by: str = "reach", limit: int = 20) -> pd.DataFrame:
-    """意见领袖: publishers ranked by reach (interactions on their posts) or by their place in the repost trees.
+    """意见领袖: publishers ranked by reach (interactions on their posts), by followers (imported account data;
+    unknown last) or by their place in the repost trees.
 
     downstream = reposts and comments under their posts (subtree sizes, cascades.cascade_nodes over the
     filtered posts); bridges = their posts that are themselves reposts yet carry others (key forwarders)."""
-    accounts = posts
+    accounts = posts if "followers" in posts.columns else posts.assign(verified=None, followers=pd.NA)
     if accounts.empty:
-        return pd.DataFrame(columns=["publisher", "tier", "posts", "interactions", "downstream", "bridges",
-                                     "cascades"])
-    frame = posts.assign(cascade_id=posts["root_id"].fillna(posts["post_id"]), mid=posts["post_id"],
-                         parent_mid=posts["parent_id"])
+        return pd.DataFrame(columns=LEADER_COLUMNS)
+    outlet = accounts["publisher"].ne(accounts["author_id"].astype(str))   # a site's report: not its byline's account
+    accounts = accounts.assign(verified=accounts["verified"].mask(outlet), followers=accounts["followers"].mask(outlet))
+    frame = posts.assign(cascade_id=tree_roots(posts), mid=posts["post_id"], parent_mid=posts["parent_id"])
     nodes = cascades.cascade_nodes(frame[["cascade_id", "mid", "parent_mid", "created_at", "post_id"]])
     under = nodes.set_index("mid")["subtree_size"] - 1
     accounts = accounts.assign(downstream=accounts["post_id"].map(under).fillna(0).astype(int))
     accounts = accounts.assign(bridge=accounts["parent_id"].notna() & accounts["downstream"].gt(0),
-                               cascade_id=accounts["root_id"].fillna(accounts["post_id"]))
+                               cascade_id=frame["cascade_id"])
     table = accounts.groupby("publisher", as_index=False).agg(
-        tier=("tier", "first"), posts=("post_id", "size"), interactions=("interactions", "sum"),
+        tier=("tier", "first"), verified=("verified", "first"), followers=("followers", "max"),
+        posts=("post_id", "size"), interactions=("interactions", "sum"),
         downstream=("downstream", "sum"), bridges=("bridge", "sum"),
         cascades=("cascade_id", lambda c: int(c[accounts.loc[c.index, "downstream"].gt(0)].nunique())))
-    keys = ["interactions", "downstream"] if by == "reach" else ["downstream", "bridges", "interactions"]
-    return table.sort_values([*keys, "publisher"], ascending=[*([False] * len(keys)), True]).head(limit) \
-        .reset_index(drop=True)
+    keys = list(LEADER_RANKINGS[by])
+    table["followers"] = table["followers"].astype("Int64")
+    ranked = table.sort_values([*keys, "publisher"], ascending=[*([False] * len(keys)), True], na_position="last")
+    return ranked.head(limit).reset_index(drop=True)[LEADER_COLUMNS]
 
 
 def firsts(posts: pd.DataFrame) -> dict[str, pd.Series]:
@@ -179,3 +223,42 @@ def mainstream_coverage(posts: pd.DataFrame, directory: Mapping[str, str], sites
             out.append(f"{tier}：{first['publisher']}（首家，{at:%m-%d %H:%M}）"
                        + "".join(f"、{n}" for n in names["publisher"].iloc[1:5]))
     return tuple(out)
+
+
+AUTHOR_ORDERS = ("followers", "posts", "interactions", "last_post_at")
+
+
+def authors(store: Store, order: str = "followers", limit: int = 50) -> pd.DataFrame:
+    """The `authors` view (every author of posts, with its imported verification and followers), biggest first."""
+    if order not in AUTHOR_ORDERS:
+        raise ValueError(f"order must be one of {', '.join(AUTHOR_ORDERS)}")
+    found = store.query(f"SELECT * FROM authors ORDER BY {order} DESC NULLS LAST, author_id LIMIT ?", [limit])
+    return found.astype({"posts": "int64", "interactions": "Int64", "followers": "Int64", "follows": "Int64"})
+
+
+def cli_authors(argv: list[str]) -> int:
+    """authors [--by followers|posts|interactions|last_post_at] [--limit N] [--json]: who publishes the posts."""
+    import argparse
+
+    from analysis import cli, config
+    from analysis.store import open_store
+
+    parser = argparse.ArgumentParser(prog="python -m analysis authors",
+                                     description="Authors of posts with their imported verification and followers.")
+    parser.add_argument("--db", help=f"database file (default ${config.DB_ENV_VAR} or data/opinion.duckdb)")
+    parser.add_argument("--by", choices=AUTHOR_ORDERS, default="followers")
+    parser.add_argument("--limit", type=int, default=50)
+    parser.add_argument("--json", action="store_true", help="one JSON object per author and line")
+    args = parser.parse_args(argv)
+    with open_store(config.resolve_db_path(args.db)) as store:
+        found = authors(store, args.by, args.limit)
+    if args.json:
+        for record in found.to_dict(orient="records"):
+            cli.print_json(record)
+        return 0
+    for row in found.itertuples():
+        followers = "?" if pd.isna(row.followers) else f"{int(row.followers):,}"
+        verified = row.verified if isinstance(row.verified, str) else "-"
+        print(f"{row.author_id}\t{row.channels}\t{verified}\t粉丝 {followers}\t帖子 {row.posts}"
+              f"\t互动 {int(row.interactions):,}")
+    return 0

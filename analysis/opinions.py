@@ -11,9 +11,10 @@ sorted by post id.
 
 from __future__ import annotations
 
+import json
 import re
 import zlib
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
@@ -213,10 +214,51 @@ def for_posts(posts: pd.DataFrame) -> Opinions:
 
 
 def for_incident(store: Store, incident_id: str) -> Opinions:
-    """Viewpoints of an incident's posts."""
+    """Viewpoints of an incident's posts: as the service's tick stored them while its posts are unchanged, else
+    computed now (a page then pays the clustering once per data version, through its cache)."""
     from analysis import incidents
 
+    key = _posts_key(store, incident_id)
+    stored = store.query("SELECT viewpoints FROM incident_viewpoints WHERE incident_id = ? AND posts_key = ?",
+                         [incident_id, key])
+    if len(stored):
+        return _from_json(stored["viewpoints"].iloc[0])
     return for_posts(incidents.incident_posts(store, incident_id))
+
+
+def precompute_incidents(store: Store, incident_ids: list[str]) -> list[str]:
+    """Cluster each incident whose posts changed since its viewpoints were stored (the tick's step, so an incident
+    page opens without clustering); the incidents computed."""
+    from analysis import incidents
+
+    done = []
+    for incident_id in incident_ids:
+        key = _posts_key(store, incident_id)
+        if store.scalar("SELECT count(*) FROM incident_viewpoints WHERE incident_id = ? AND posts_key = ?",
+                        [incident_id, key]):
+            continue
+        found = for_posts(incidents.incident_posts(store, incident_id))
+        store.execute([("DELETE FROM incident_viewpoints WHERE incident_id = ?", [incident_id]),
+                       ("INSERT INTO incident_viewpoints (incident_id, posts_key, viewpoints) VALUES (?, ?, ?)",
+                        [incident_id, key, json.dumps(asdict(found), ensure_ascii=False)])])
+        done.append(incident_id)
+    return done
+
+
+def _posts_key(store: Store, incident_id: str) -> str:
+    """Which posts an incident has (their number and an order-free hash of their ids), and the model's labels'
+    version (a correction or retrain relabels posts)."""
+    row = store.query("SELECT count(*) AS n, coalesce(bit_xor(hash(post_id)), 0) AS h FROM incident_posts "
+                      "WHERE incident_id = ?", [incident_id]).iloc[0]
+    corrections = store.scalar("SELECT count(*) FROM sentiment_corrections")
+    return f"{int(row['n'])}:{int(row['h'])}:{int(corrections)}"
+
+
+def _from_json(payload: str) -> Opinions:
+    data = json.loads(payload)
+    viewpoints = tuple(Viewpoint(**{**v, "terms": tuple(v["terms"]), "medoids": tuple(v["medoids"]),
+                                    "post_ids": tuple(v["post_ids"])}) for v in data.pop("viewpoints"))
+    return Opinions(viewpoints, **data)
 
 
 REPRESENTATIVE_COLUMNS = ("post_id", "created_at", "channel", "site", "title", "text", "url", "sentiment_label",

@@ -102,6 +102,15 @@ def step_alerts(store: Store, now: pd.Timestamp, cfg: dict) -> dict:
     return result
 
 
+def step_viewpoints(store: Store, now: pd.Timestamp, cfg: dict) -> dict:
+    """The open incidents whose posts changed get their 网民主要观点 clustered now, not when a page opens."""
+    from analysis import opinions
+
+    listed = incidents.list_incidents(store)
+    open_ids = listed.loc[listed["status"].isin(incidents.OPEN_STATUSES), "incident_id"].tolist()
+    return {"computed": len(opinions.precompute_incidents(store, open_ids)), "open": len(open_ids)}
+
+
 def step_escalation(store: Store, now: pd.Timestamp, cfg: dict) -> dict:
     return {"events": incidents.escalate_overdue(store, now, actor="service")}
 
@@ -243,6 +252,7 @@ STEPS: tuple[tuple[str, str, Step], ...] = (
     ("alerts", "评估预警规则", step_alerts),
     ("proposals", "自动立案", step_proposals),
     ("growth", "事件扩展", step_growth),
+    ("viewpoints", "归纳事件观点", step_viewpoints),
     ("escalation", "逾期督办", step_escalation),
     ("delivery", "推送预警", step_delivery),
     ("freshness", "渠道新鲜度", step_freshness),
@@ -375,6 +385,8 @@ def describe_step(key: str, result: dict | None) -> str:
         return f"新提议事件 {result.get('proposed', 0)} 起，并入已有事件 {result.get('attached', 0)} 起"
     if key == "growth":
         return f"扩展事件 {result.get('grown', 0)} 起"
+    if key == "viewpoints":
+        return f"未结事件 {result.get('open', 0)} 起，重新归纳观点 {result.get('computed', 0)} 起"
     if key == "escalation":
         return f"记录督办 {result.get('events', 0)} 条"
     if key == "delivery":

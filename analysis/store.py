@@ -24,6 +24,7 @@ POST_COLUMNS: tuple[str, ...] = (
     "sentiment_model", "content_key", "batch_id",
 )
 QUARANTINE_COLUMNS: tuple[str, ...] = ("line", "reason_code", "reason", "raw")
+ACCOUNT_COLUMNS: tuple[str, ...] = ("author_id", "channel", "verified", "followers", "follows")
 
 # Forward-only migrations: index i brings the schema from version i to i + 1. Never edit a shipped one.
 MIGRATIONS: tuple[str, ...] = (
@@ -260,6 +261,35 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE dup_signed (post_id VARCHAR PRIMARY KEY, signature BLOB);
     CREATE TABLE dup_bands (band_key BIGINT NOT NULL, post_id VARCHAR NOT NULL);
     """,
+    # Accounts as publishers (analysis.ingest.accounts): what exports say of the accounts behind posts.author_id,
+    # nothing about the person. `authors` is every author of posts with what is known of the account.
+    """
+    CREATE TABLE accounts (
+        author_id   VARCHAR PRIMARY KEY,          -- as posts.author_id holds it (given or hashed at import)
+        channel     VARCHAR,
+        verified    VARCHAR,                      -- 政务认证/媒体认证/机构认证/个人认证/已认证/未认证; NULL unknown
+        followers   BIGINT,
+        follows     BIGINT,
+        batch_id    VARCHAR NOT NULL,             -- the import that last changed it
+        updated_at  TIMESTAMPTZ NOT NULL DEFAULT now()
+    );
+    CREATE VIEW authors AS
+        SELECT p.author_id, count(*) AS posts, min(p.created_at) AS first_post_at, max(p.created_at) AS last_post_at,
+               string_agg(DISTINCT p.channel, '、' ORDER BY p.channel) AS channels,
+               CAST(sum(p.repost_count + p.comment_count + p.like_count) AS BIGINT) AS interactions,
+               any_value(a.verified) AS verified, any_value(a.followers) AS followers,
+               any_value(a.follows) AS follows
+        FROM posts p LEFT JOIN accounts a ON a.author_id = p.author_id
+        WHERE p.author_id IS NOT NULL
+        GROUP BY p.author_id;
+    -- 网民主要观点 of open incidents, computed by the service's tick (analysis.opinions.precompute_incidents)
+    CREATE TABLE incident_viewpoints (
+        incident_id VARCHAR PRIMARY KEY,
+        posts_key   VARCHAR NOT NULL,             -- the posts it was computed from (opinions._posts_key)
+        viewpoints  JSON NOT NULL,
+        computed_at TIMESTAMPTZ NOT NULL DEFAULT now()
+    );
+    """,
 )
 
 
@@ -351,6 +381,7 @@ class WriteCounts:
     inserted: int
     duplicates: int
     quarantined: int
+    accounts: int = 0   # accounts added, or changed by this batch
 
 
 class Store:
@@ -527,16 +558,18 @@ class Store:
                 conn.execute(sql, params)
 
     def write_batch(self, batch: BatchRecord, posts: pd.DataFrame | Sequence[Path],
-                    quarantined: pd.DataFrame | Sequence[Path]) -> WriteCounts:
+                    quarantined: pd.DataFrame | Sequence[Path],
+                    accounts: pd.DataFrame | Sequence[Path] = ()) -> WriteCounts:
         """Insert a validated batch in one transaction; duplicates are decided here, set-based.
 
         A row is a duplicate when an earlier row (in this file or already stored) has the same
         post_id, the same channel + url, or the same content_key (author, text, minute).
         `posts` and `quarantined` are DataFrames, or Parquet files staged by a big import or the inbox
         (posts files carry `row_no`, the order rows were read): DuckDB reads those from disk, so the
-        batch never has to fit in Python's memory.
+        batch never has to fit in Python's memory. `accounts` (ACCOUNT_COLUMNS) update the accounts table: the last
+        row read for an account wins, and a blank field keeps what was known.
         """
-        with self._write_lock, self._incoming(posts, quarantined):
+        with self._write_lock, self._incoming(posts, quarantined, accounts):
             with self._transaction() as conn:
                 incoming = conn.execute("SELECT count(*) FROM incoming_posts").fetchall()[0][0]
                 inserted = self._insert_new_posts(conn)
@@ -553,7 +586,12 @@ class Store:
                     [batch.batch_id, batch.source_file, batch.sha256, batch.sha256],
                 )
                 bad = conn.execute("SELECT count(*) FROM incoming_quarantine").fetchall()[0][0]
-                counts = WriteCounts(inserted, incoming - inserted, bad)
+                accounts_read = conn.execute("SELECT count(*) FROM incoming_accounts").fetchall()[0][0]
+                changed = self._upsert_accounts(conn, batch.batch_id) if accounts_read else 0
+                if incoming or not accounts_read:
+                    counts = WriteCounts(inserted, incoming - inserted, bad, changed)
+                else:  # an account table: its rows are accounts, the unchanged ones duplicates
+                    counts = WriteCounts(changed, accounts_read - changed, bad, changed)
                 conn.execute(
                     "INSERT INTO ingest_batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
                     [batch.batch_id, batch.source_file, batch.sha256, batch.file_format, batch.layout,
@@ -562,11 +600,41 @@ class Store:
                 )
         return counts
 
+    @staticmethod
+    def _upsert_accounts(conn, batch_id: str) -> int:
+        """Merge incoming_accounts into accounts; the number of accounts added or changed."""
+        conn.execute("""
+            CREATE OR REPLACE TEMP TABLE merged_accounts AS
+            SELECT n.author_id, coalesce(n.channel, a.channel) AS channel, coalesce(n.verified, a.verified) AS verified,
+                   coalesce(n.followers, a.followers) AS followers, coalesce(n.follows, a.follows) AS follows,
+                   a.author_id IS NULL AS is_new
+            FROM (SELECT author_id, last(channel ORDER BY row_no) FILTER (WHERE channel IS NOT NULL) AS channel,
+                         last(verified ORDER BY row_no) FILTER (WHERE verified IS NOT NULL) AS verified,
+                         last(followers ORDER BY row_no) FILTER (WHERE followers IS NOT NULL) AS followers,
+                         last(follows ORDER BY row_no) FILTER (WHERE follows IS NOT NULL) AS follows
+                  FROM incoming_accounts GROUP BY author_id) n
+            LEFT JOIN accounts a ON a.author_id = n.author_id
+            WHERE a.author_id IS NULL OR (coalesce(n.channel, a.channel), coalesce(n.verified, a.verified),
+                                          coalesce(n.followers, a.followers), coalesce(n.follows, a.follows))
+                                         IS DISTINCT FROM (a.channel, a.verified, a.followers, a.follows)""")
+        changed = conn.execute("SELECT count(*) FROM merged_accounts").fetchall()[0][0]
+        conn.execute("DELETE FROM accounts WHERE author_id IN (SELECT author_id FROM merged_accounts WHERE NOT is_new)")
+        conn.execute("INSERT INTO accounts (author_id, channel, verified, followers, follows, batch_id) "
+                     "SELECT author_id, channel, verified, followers, follows, ? FROM merged_accounts", [batch_id])
+        conn.execute("DROP TABLE merged_accounts")
+        return int(changed)
+
     @contextmanager
-    def _incoming(self, posts: pd.DataFrame | Sequence[Path], quarantined: pd.DataFrame | Sequence[Path]):
-        """Expose a batch as the views incoming_posts (row_no first) and incoming_quarantine while writing it."""
+    def _incoming(self, posts: pd.DataFrame | Sequence[Path], quarantined: pd.DataFrame | Sequence[Path],
+                  accounts: pd.DataFrame | Sequence[Path] = ()):
+        """Expose a batch as the views incoming_posts (row_no first), incoming_quarantine and incoming_accounts
+        while writing it."""
+        if not isinstance(accounts, pd.DataFrame) and not accounts:
+            accounts = pd.DataFrame({c: pd.Series(dtype="Int64" if c in ("followers", "follows") else object)
+                                     for c in ACCOUNT_COLUMNS})
         sources = {"incoming_posts": (posts, ("row_no", *POST_COLUMNS)),
-                   "incoming_quarantine": (quarantined, QUARANTINE_COLUMNS)}
+                   "incoming_quarantine": (quarantined, QUARANTINE_COLUMNS),
+                   "incoming_accounts": (accounts, ("row_no", *ACCOUNT_COLUMNS))}
         try:
             for name, (source, columns) in sources.items():
                 if isinstance(source, pd.DataFrame):

@@ -127,6 +127,59 @@ def test_infer_parents_only_looks_backwards_and_keeps_given_ids():
     assert out.loc["b", "parent_mid"] == "r" and out.loc["b", "parent_source"] == "given"
 
 
+def test_an_export_without_parent_ids_gets_its_trees_from_the_chains_at_import(tmp_path):
+    """A 舆情-system export (nicknames in 作者, reposts' `//@` chains in 内容, no ids) through the real CLI."""
+    import datetime as dt
+
+    from analysis import media, settings
+    from analysis.__main__ import main
+    from analysis.filters import Filters
+    from analysis.store import Store
+    from tests.conftest import shared_file
+
+    texts = pd.read_csv(shared_file("sentiment_dev.csv.gz"))["text"]
+    words = texts[~texts.str.contains("@", regex=False)].str.slice(0, 40).head(8).tolist()
+    rows = [  # author, minute, text, source
+        ("大V", 0, words[0], "新浪微博"),
+        ("小王", 5, f"{words[1]}//@大V:{words[0]}", "新浪微博"),
+        ("小李", 9, f"{words[2]}//@小王:{words[1]}//@大V:{words[0]}", "新浪微博"),
+        ("路人", 12, f"//@大V:{words[0]}", "新浪微博"),
+        ("小王", 20, f"{words[3]}//@大V:{words[0]}", "新浪微博"),
+        ("老张", 25, f"{words[4]}//@小李：{words[2]}", "新浪微博"),  # full-width colon; 小李's only post
+        ("某人", 30, f"{words[5]}//@无名氏:{words[6]}", "新浪微博"),  # nobody of that name posted here
+        ("吧友", 35, f"{words[7]}//@小王:{words[1]}", "百度贴吧"),  # 小王 posted on 微博, not on 贴吧
+    ]
+    export = pd.DataFrame({"作者": [r[0] for r in rows], "内容": [r[2] for r in rows], "来源": [r[3] for r in rows],
+                           "发布时间": [f"2026-11-18 10:{r[1]:02d}:00" for r in rows]})
+    export.to_csv(tmp_path / "导出.csv", index=False)
+    db = tmp_path / "chains.duckdb"
+    assert main(["ingest", str(tmp_path / "导出.csv"), "--db", str(db)]) == 0
+    with Store(db) as store:
+        posts = media.tiered_posts(store, Filters(dt.date(2026, 11, 18), dt.date(2026, 11, 18)),
+                                   settings.media_directory(store))
+    assert len(posts) == 8
+    posts["key"] = posts["author_id"] + posts["created_at"].dt.strftime("%M")
+    key = posts.set_index("post_id")["key"]
+    tree = posts.set_index("key")
+    assert tree["parent_id"].map(key).fillna("").to_dict() == {
+        "大V00": "", "小王05": "大V00", "小李09": "小王05", "路人12": "大V00", "小王20": "大V00",
+        "老张25": "小李09", "某人30": "", "吧友35": "",
+    }
+    assert tree["root_id"].map(key).dropna().eq("大V00").all() and tree["root_id"].notna().sum() == 5
+    assert tree["post_type"].to_dict() == {
+        "大V00": "original", "小王05": "repost", "小李09": "repost", "路人12": "repost", "小王20": "repost",
+        "老张25": "repost", "某人30": "original", "吧友35": "original",
+    }
+    leaders = media.opinion_leaders(posts, by="tree").set_index("publisher")
+    assert leaders.index[0] == "大V"
+    assert leaders.loc["大V", ["downstream", "bridges", "cascades"]].tolist() == [5, 0, 1]
+    assert leaders.loc["小王", ["downstream", "bridges"]].tolist() == [2, 1]  # 小李 and 老张 below its first repost
+    assert leaders.loc["小李", ["downstream", "bridges"]].tolist() == [1, 1]
+    stats = cascade_stats(posts.assign(cascade_id=posts["root_id"].fillna(posts["post_id"]), mid=posts["post_id"],
+                                       parent_mid=posts["parent_id"]))
+    assert stats.set_index("cascade_id").loc[tree.loc["大V00", "post_id"], ["size", "depth"]].tolist() == [6, 3]
+
+
 # ---------- real data against an independent naive implementation ----------
 
 def naive_stats(group: pd.DataFrame) -> dict:

@@ -13,6 +13,7 @@ import pytest
 
 from analysis import ingest, topics
 from analysis.__main__ import main
+from analysis.ingest.read import decode_text_tail
 from analysis.store import Store
 from tests.conftest import REPO_ROOT
 from tests.layout_samples import gbk_safe
@@ -88,9 +89,9 @@ def test_every_format_and_encoding_imports_real_posts_unchanged(name, real_posts
 
 def test_gbk_file_is_not_mistaken_for_utf8():
     text = "市民反映小区物业乱收费，希望有关部门尽快处理"
-    decoded, encoding = ingest.decode_text(text.encode("gbk"))
-    assert (decoded, encoding) == (text, "gb18030")
-    assert ingest.decode_text(text.encode("utf-8")) == (text, "utf-8")
+    assert decode_text_tail(text.encode("gbk")) == (text, "gb18030", False)
+    assert decode_text_tail(text.encode("utf-8")) == (text, "utf-8", False)
+    assert decode_text_tail(text.encode("utf-8")[:-1]) == (text[:-1], "utf-8", True)  # cut mid-character
 
 
 def test_bad_rows_are_quarantined_with_reasons_and_nothing_is_lost(real_posts, db_path, tmp_path, capsys):

@@ -11,6 +11,7 @@ from layout_samples import BASE_TIME, EXPORT_COLUMNS, gbk_encodable, sample_fram
 
 from analysis import config
 from analysis.ingest.layouts import (
+    ACCOUNT_INPUT_COLUMNS,
     CANONICAL_INPUT_COLUMNS,
     LAYOUTS,
     LAYOUTS_BY_NAME,
@@ -21,7 +22,8 @@ from analysis.ingest.layouts import (
     to_canonical,
 )
 
-NAMES = [layout.name for layout in LAYOUTS]
+# Post layouts; the account tables (layout.accounts) are tested in test_accounts.py.
+NAMES = [layout.name for layout in LAYOUTS if not layout.accounts]
 MEDIACRAWLER = [name for name in NAMES if name.startswith("mediacrawler_")]
 
 
@@ -30,8 +32,11 @@ def test_every_layout_has_a_sample_and_a_consistent_definition():
     assert len(MEDIACRAWLER) == 14  # 7 platforms × (content, comments)
     for layout in LAYOUTS:
         targets = set(layout.columns.values()) | set(layout.constants)
-        assert targets <= set(CANONICAL_INPUT_COLUMNS), layout.name
-        assert set(layout.required) <= set(layout.columns), layout.name
+        assert targets <= set(ACCOUNT_INPUT_COLUMNS if layout.accounts else CANONICAL_INPUT_COLUMNS), layout.name
+        assert set(layout.account_columns.values()) <= set(ACCOUNT_INPUT_COLUMNS), layout.name
+        assert set(layout.required) <= set(layout.columns) | set(layout.account_columns), layout.name
+        if layout.accounts:
+            continue
         mapped = {normalize_column_name(c) for c in layout.columns}
         assert not mapped & {normalize_column_name(c) for c in layout.known}, layout.name
         assert layout.label and layout.source

@@ -138,6 +138,31 @@ def test_a_new_plateau_is_one_spike():
     assert not spike_scores(series(x)).query("period > @s['end']")["fires_volume"].any()
 
 
+def test_flare_ups_of_one_event_are_one_spike():
+    x = np.full(14 * 24, 20.0)
+    x[10 * 24 + 14: 10 * 24 + 16] = 100  # 14:00-15:59, then back to 20 for six hours, then again
+    x[10 * 24 + 22: 10 * 24 + 24] = 100
+    sp = detect_spikes(series(x))
+    assert len(sp) == 1
+    s = sp.iloc[0]
+    assert s["start"] == hours("2024-07-11 14:00", 1)[0] and s["end"] == hours("2024-07-11 23:00", 1)[0]
+    assert s["hours"] == 10 and s["baseline"] == 20 and s["posts"] == 4 * 100 + 6 * 20
+    assert s["reason"].endswith("的5.0倍，10小时内2次突增")
+    apart = detect_spikes(series(x), merge_gap=5)  # six quiet hours between: two spikes
+    assert list(apart["hours"]) == [2, 2] and apart.iloc[1]["reason"].endswith("连续2小时异常")
+
+
+def test_past_bursts_do_not_raise_the_bar():
+    rng = np.random.default_rng(5)
+    x = np.full(30 * 24, 20.0)
+    x[np.arange(2, 29) * 24 + rng.integers(0, 24, 27)] = 160  # one hour of 160 a day, at a random hour
+    x[29 * 24 + 20] = 150  # smaller than every earlier burst
+    sp = detect_spikes(series(x), merge_gap=0)
+    # the rarity bar comes from hours where nothing fired: a month of bursts does not deafen the key
+    assert len(sp) == 27 and sp.iloc[-1]["start"] == hours("2024-07-30 20:00", 1)[0]
+    assert sp.iloc[-1]["peak_value"] == 150
+
+
 # ---------- real labelled bursts ----------
 
 @pytest.fixture(scope="module")
@@ -172,16 +197,27 @@ def test_real_labelled_bursts_window_scores(real_bursts):
     got = hsb.window_scores(detect_spikes(series), labels, series)
     print("\nreal bursts: " + " ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}"
                                       for k, v in got.items()))
-    # measured 0.641 / 0.533 / 0.582; 0.63 false alarms per series-week, 0.51 far from any burst
-    assert got["labels"] == 150 and got["detections"] == 128
-    assert got["precision"] >= 0.62 and got["recall"] >= 0.51 and got["f1"] >= 0.56
-    assert got["false_per_series_week"] <= 0.70 and got["quiet_false_per_series_week"] <= 0.56
-    # the broader labels (top 10 % of titles): measured 0.805 / 0.432 / 0.562
+    # measured 0.692 / 0.533 / 0.603; 0.44 false alarms per series-week, 0.37 far from any burst
+    assert got["labels"] == 150 and got["detections"] == 104
+    assert got["precision"] >= 0.68 and got["recall"] >= 0.52 and got["f1"] >= 0.59
+    assert got["false_per_series_week"] <= 0.46 and got["quiet_false_per_series_week"] <= 0.39
+    # tuned on July (0.732), reported on August (0.465: the Olympics lift 体育 fifty-fold)
+    halves = hsb.halves(detect_spikes(series), labels, series, pd.Timestamp(hsb.SPLIT, tz=hsb.TZ))
+    assert halves["before"]["f1"] >= 0.72 and halves["after"]["f1"] >= 0.45
+    # the broader labels (top 10 % of titles): measured 0.846 / 0.424 / 0.565
     broad = hsb.window_scores(detect_spikes(series), hsb.label_bursts(hs, series, 0.10), series)
-    assert broad["precision"] >= 0.78 and broad["f1"] >= 0.54
-    # without the jump test (the long baseline alone) recall falls: measured 0.447, F1 0.527
+    assert broad["precision"] >= 0.83 and broad["f1"] >= 0.55
+    # without the jump test (the long baseline alone) recall falls: measured 0.447, F1 0.544
     alone = hsb.window_scores(detect_spikes(series, jump_window=0), labels, series)
     assert alone["recall"] <= got["recall"] - 0.05 and alone["f1"] <= got["f1"] - 0.03
+    # merging flare-ups of one event and the rarity test each cut false alarms without losing a burst
+    # (measured 0.58 without merging, 0.49 without rarity, 0.63 without both)
+    unmerged = hsb.window_scores(detect_spikes(series, merge_gap=0), labels, series)
+    common = hsb.window_scores(detect_spikes(series, rare_quantile=0.0), labels, series)
+    assert unmerged["false_per_series_week"] >= got["false_per_series_week"] + 0.10
+    assert unmerged["precision"] <= got["precision"] - 0.02 and unmerged["recall"] == got["recall"]
+    assert common["false_per_series_week"] >= got["false_per_series_week"] + 0.04
+    assert common["precision"] <= got["precision"] - 0.02 and common["recall"] == got["recall"]
 
 
 # ---------- real background with injected bursts ----------
@@ -287,7 +323,7 @@ def test_background_alone_rarely_fires(background):
           f"= {rate:.2f} false alarms per 1,000 key-hours "
           f"({(in_eval['kind'] == 'volume').sum()} volume, {(in_eval['kind'] == 'negative_ratio').sum()} "
           f"negative-ratio)")
-    assert rate <= 2.5
+    assert rate <= 1.6  # measured 1.47 (1.63 before merging and rarity)
     assert (in_eval["kind"] == "negative_ratio").sum() == 0
 
 
@@ -322,6 +358,6 @@ def test_hourly_defaults_are_documented():
     doc = detect_spikes.__doc__
     for name in ("recent_window", "season_lags", "min_posts", "min_ratio", "z_threshold", "neg_window",
                  "neg_min_delta", "wilson_z", "max_gap", "jump_window", "jump_context_z", "exit_z",
-                 "max_periods", "dispersion_window"):
+                 "max_periods", "dispersion_window", "rare_quantile", "merge_gap"):
         assert name in doc, name
     assert HOURLY.recent_window == 12 and HOURLY.season_lags == 7 and HOURLY.season_period == 24

@@ -19,7 +19,8 @@ category closer than ``MERGE_GAP`` (6) hours merge: a run of hot titles is one b
 Scoring (the outside check's rule): a labelled burst is *found* when a detection of that series overlaps
 its window; precision = detections overlapping some burst of their series / detections; F1 of the two.
 False alarms = detections overlapping no burst, per series per week of evaluated hours; "quiet" ones
-are those more than 24 h from every burst.
+are those more than 24 h from every burst. Figures are printed for all hours and for the halves before and
+after ``--split`` (default 2024-08-04): tune on one half, report the other.
 
     .venv/bin/python tools/hot_search_bursts.py            # figures of the default detector
     .venv/bin/python tools/hot_search_bursts.py --labels   # print the labelled bursts
@@ -50,6 +51,7 @@ PEAK_HOURS = 3
 RISE_HOURS = 3
 MERGE_GAP = 6
 EVAL_FROM = pd.Timestamp("2024-07-08 00:00", tz=TZ)  # the first 7 days are history only
+SPLIT = "2024-08-04 00:00"  # July (4 weeks scored) / August (4 weeks: the Olympics)
 QUIET_MARGIN = pd.Timedelta(hours=24)
 NO_MARGIN = pd.Timedelta(0)
 
@@ -168,6 +170,14 @@ def window_scores(detected: pd.DataFrame, labels: pd.DataFrame, series: pd.DataF
     }
 
 
+def halves(detected: pd.DataFrame, labels: pd.DataFrame, series: pd.DataFrame, split: pd.Timestamp) -> dict:
+    """`window_scores` before and after `split` (detections and labels by where they start / end), so
+    settings chosen on one half are reported on the other."""
+    early = [f[f[col] < split] for f, col in ((detected, "start"), (labels, "start"), (series, "hour"))]
+    late = [f[f[col] >= split] for f, col in ((detected, "end"), (labels, "end"), (series, "hour"))]
+    return {"before": window_scores(*early), "after": window_scores(*late)}
+
+
 def main() -> None:
     from analysis.spikes import detect_spikes
 
@@ -175,6 +185,7 @@ def main() -> None:
     parser.add_argument("--labels", action="store_true", help="print the labelled bursts")
     parser.add_argument("--top-share", type=float, default=TOP_SHARE, help="share of titles hot enough")
     parser.add_argument("--ceiling", action="store_true", help="score the label-aware ceiling instead")
+    parser.add_argument("--split", default=SPLIT, help="also score before / after this time (tune on one half)")
     parser.add_argument("overrides", nargs="*", help="detector settings as name=value")
     args = parser.parse_args()
     overrides = {k: float(v) if "." in v or "e" in v else int(v) for k, v in (o.split("=", 1) for o in args.overrides)}
@@ -187,8 +198,10 @@ def main() -> None:
         detected = ceiling_detections(hs, series, args.top_share)
     else:
         detected = detect_spikes(series, **overrides)
-    figures = window_scores(detected, labels, series)
-    print(" ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in figures.items()))
+    split = pd.Timestamp(args.split, tz=TZ)
+    parts = {"all": window_scores(detected, labels, series), **halves(detected, labels, series, split)}
+    for name, figures in parts.items():
+        print(name, " ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in figures.items()))
 
 
 if __name__ == "__main__":

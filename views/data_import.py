@@ -9,7 +9,9 @@ from analysis import config, ingest, metrics, scheduler, service
 st.title("数据导入")
 st.caption(f"支持 CSV / TSV / XLSX / JSON / JSONL / Parquet（按内容识别格式），UTF-8、GBK、GB18030 编码；"
            f"单个文件不超过 {config.MAX_UPLOAD_MB} MB。识别的格式：本系统标准格式、MediaCrawler 导出（微博、抖音、"
-           f"快手、贴吧、知乎、小红书、B站）、通用舆情系统 Excel 导出、12345 热线工单。")
+           "快手、贴吧、知乎、小红书、B站）、通用舆情系统 Excel 导出、12345 热线工单；"
+           "账号信息（MediaCrawler 博主信息表、账号名录，或导出文件中的粉丝数/认证列）"
+           "只保存账号ID、认证级别与粉丝数。")
 channel = st.selectbox("来源渠道（文件中没有渠道列时必选）", ["（按文件）", *config.CHANNELS])
 files = st.file_uploader("选择文件", accept_multiple_files=True, key="uploads")
 if files and st.button("开始导入", type="primary"):

@@ -123,7 +123,7 @@ if why is not None and why.posts and why.baseline_posts:
 ui_opinions.opinion_section(ui.cached(opinions.for_incident, incident_id), "incident")
 ui_opinions.word_cloud_section(ui.cached(wordcloud.incident_terms, incident_id,
                                          tuple(ui.cached(settings.keyword_stop_words))), "incident")
-ui_opinions.media_section(media.with_tiers(posts, directory), "incident")
+ui_opinions.media_section(ui.cached(media.tiered, posts, directory), "incident")
 
 
 def _decision(container, key: str, heading: str, note, actions, clear: bool = False) -> None:

@@ -319,9 +319,10 @@ def _media_section(doc: _Doc, posts: pd.DataFrame, this: str) -> None:
     doc.table(["层级", "媒体/账号（个）", "发布（条）", "主要媒体/账号", "首家（时间、帖子ID）"], rows,
               "表 媒体报道情况", key="media")
     leaders = media.opinion_leaders(posts, "reach", 10)
-    doc.table(["媒体/账号", "层级", "发布（条）", "互动量", "带动转发/评论（条）"],
-              [[r.publisher, r.tier, int(r.posts), int(r.interactions), int(r.downstream)]
-               for r in leaders.itertuples()], "表 意见领袖（按互动量）", key="leaders")
+    doc.table(["媒体/账号", "层级", "认证", "粉丝数", "发布（条）", "互动量", "带动转发/评论（条）"],
+              [[r.publisher, r.tier, r.verified if isinstance(r.verified, str) else "—",
+                "—" if pd.isna(r.followers) else f"{int(r.followers):,}", int(r.posts), int(r.interactions),
+                int(r.downstream)] for r in leaders.itertuples()], "表 意见领袖（按互动量）", key="leaders")
 
 
 def _word_cloud(doc: _Doc, terms: pd.DataFrame, this: str) -> None:
@@ -504,10 +505,7 @@ def build_incident(store: Store, incident_id: str, unit: str = DEFAULT_UNIT, as_
     say = progress or (lambda _message: None)
     now = pd.Timestamp.now(tz=TIMEZONE)
     as_of = pd.Timestamp(as_of) if as_of is not None else now
-    listed = incidents.list_incidents(store).set_index("incident_id")
-    if incident_id not in listed.index:
-        raise ValueError(f"事件不存在：{incident_id}")
-    inc = listed.loc[incident_id]
+    inc = incidents.listed_incident(store, incident_id)
     posts = incidents.incident_posts(store, incident_id)
     events = incidents.events(store, incident_id)
     events = events[events["occurred_at"] <= as_of]
@@ -564,7 +562,7 @@ def build_incident(store: Store, incident_id: str, unit: str = DEFAULT_UNIT, as_
     _explanation(doc, explain.explain_incident(store, incident_id), ref_all)
     _opinion_section(store, doc, opinions.for_posts(posts), "事件中",
                      cloud.terms_of_posts(posts, stop_words=settings.keyword_stop_words(store)))
-    _media_section(doc, media.with_tiers(posts, settings.media_directory(store)), "事件中")
+    _media_section(doc, media.tiered(store, posts, settings.media_directory(store)), "事件中")
     _representative(doc, posts, office.mainstream_sites)
     return b
 

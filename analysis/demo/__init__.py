@@ -5,8 +5,8 @@
 """
 
 from analysis.demo.corpus import MAINSTREAM_SITES, MIN_DAYS, REGIONS
-from analysis.demo.generator import embedded_incidents, generate_posts
+from analysis.demo.generator import account_rows, embedded_incidents, generate_posts
 from analysis.demo.loader import load_alerts, load_incidents
 
-__all__ = ["MAINSTREAM_SITES", "MIN_DAYS", "REGIONS", "embedded_incidents", "generate_posts", "load_alerts",
-           "load_incidents"]
+__all__ = ["MAINSTREAM_SITES", "MIN_DAYS", "REGIONS", "account_rows", "embedded_incidents", "generate_posts",
+           "load_alerts", "load_incidents"]

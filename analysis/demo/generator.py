@@ -31,6 +31,7 @@ Embedded incidents (anchored to the calendar day of ``end``, called ``D``; needs
 from __future__ import annotations
 
 import copy
+import re
 from datetime import datetime
 from functools import lru_cache
 
@@ -714,3 +715,28 @@ def embedded_incidents(end: datetime | None = None, days: int = 60, seed: int = 
     """
     _, incidents = _build(days, seed, _resolve_end(end))
     return copy.deepcopy(list(incidents))
+
+
+ACCOUNT_CHANNELS = ("微博", "微信公众号", "抖音", "快手", "小红书", "B站", "贴吧", "论坛")
+_MEDIA_NAME = re.compile(r"日报|晚报|广播|电视台|融媒|观察$")
+
+
+def account_rows(posts: pd.DataFrame, seed: int = 7) -> pd.DataFrame:
+    """What a creator export would say of the demo's accounts on social channels (author_id, channel, verified,
+    followers), imported like an office's account file: 政务号 and media accounts verified with big followings,
+    a few 黄V, the rest unverified with a long-tailed following growing with how much they post."""
+    from analysis import media
+
+    rng = np.random.default_rng(seed + 101)
+    social = posts[posts["channel"].isin(ACCOUNT_CHANNELS) & posts["author_id"].notna()]
+    accounts = social.groupby("author_id").agg(channel=("channel", "first"), posts=("post_id", "size")).reset_index()
+    names = accounts["author_id"].astype(str)
+    directory = dict(media.DEFAULT_DIRECTORY)
+    official = names.map(directory).eq(media.GOVERNMENT) | names.str.contains("|".join(media.OFFICIAL_NAME_WORDS))
+    press = ~official & (names.map(directory).isin(media.MAINSTREAM_TIERS) | names.str.contains(_MEDIA_NAME))
+    personal = ~official & ~press & (rng.random(len(accounts)) < 0.04)
+    scale = np.where(official | press, 2e4, np.where(personal, 3e3, 60.0))
+    followers = scale * np.sqrt(accounts["posts"].to_numpy()) * rng.lognormal(0.0, 1.0, len(accounts))
+    verified = np.select([official, press, personal], ["政务", "媒体", "黄V"], "否")
+    return pd.DataFrame({"author_id": names, "channel": accounts["channel"], "verified": verified,
+                         "followers": followers.round().astype("int64")})

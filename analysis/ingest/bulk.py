@@ -33,7 +33,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from analysis import config, sentiment, text, topics
-from analysis.ingest import inbox, layouts, read, validation
+from analysis.ingest import accounts, inbox, layouts, read
 from analysis.ingest.inbox import FileSummary
 from analysis.ingest.read import RawTable, UnreadableFile
 from analysis.store import BatchRecord, DatabaseLocked, open_store
@@ -166,16 +166,16 @@ class ChunkJob:
 
 
 def prepare_chunk(job: ChunkJob) -> int:
-    """Map, validate and enrich one chunk and stage it as two Parquet parts; returns the posts staged."""
+    """Map, validate and enrich one chunk and stage it as Parquet parts (posts, quarantine, accounts); returns the
+    posts staged."""
     raw = replace(job.raw, frame=read.clean_cells(job.raw.frame))
     canonical = layouts.to_canonical(raw.frame, job.layout, channel=job.channel)
-    checked = validation.validate(raw, canonical, channel=job.channel, now=job.now)
-    posts = validation.enrich(checked.posts, job.batch_id)
+    posts, quarantine, found = accounts.checked_rows(raw, job.layout, canonical, job.batch_id, job.channel, job.now)
     posts["row_no"] = np.arange(len(posts), dtype=np.int64) + job.first_row_no
     suffix = f"{job.number:06d}.parquet"
     inbox.write_part(posts, job.stem.with_suffix(f".posts.{suffix}"), inbox.POSTS_PART_SCHEMA)
-    inbox.write_part(checked.quarantine, job.stem.with_suffix(f".quarantine.{suffix}"),
-                      inbox.QUARANTINE_PART_SCHEMA)
+    inbox.write_part(quarantine, job.stem.with_suffix(f".quarantine.{suffix}"), inbox.QUARANTINE_PART_SCHEMA)
+    inbox.write_accounts_part(found, job.stem.with_suffix(f".accounts.{suffix}"), job.first_row_no)
     return len(posts)
 
 

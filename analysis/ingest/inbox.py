@@ -19,9 +19,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from analysis import config, near_dupes, schemes
-from analysis.ingest import layouts
+from analysis.ingest import accounts, layouts
 from analysis.ingest.read import RawTable, UnreadableFile, clean_cells, read_table, sha256_of
-from analysis.ingest.validation import COUNT_COLUMNS, enrich, validate
+from analysis.ingest.validation import COUNT_COLUMNS
 from analysis.store import POST_COLUMNS, BatchRecord, Store
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,7 @@ class FileSummary:
     duplicates: int = 0
     quarantined: int = 0
     queued: int = 0
+    accounts: int = 0   # accounts added or changed (verification, followers); for an account table, = inserted
     layout: str = ""
     batch_id: str = ""
     reasons: dict[str, int] = field(default_factory=dict)
@@ -53,6 +54,7 @@ class PreparedBatch:
     record: BatchRecord
     posts: pd.DataFrame
     quarantine: pd.DataFrame
+    accounts: pd.DataFrame = field(default_factory=accounts.empty)
 
 
 def prepare(data: bytes, name: str, channel: str | None = None) -> PreparedBatch:
@@ -69,12 +71,11 @@ def prepare_table(raw: RawTable, name: str, sha256: str, channel: str | None = N
     except layouts.UnknownLayoutError as exc:
         raise UnreadableFile(str(exc), exc.message_zh) from None
     canonical = layouts.to_canonical(raw.frame, layout, channel=channel)
-    checked = validate(raw, canonical, channel=channel)
     batch_id = uuid.uuid4().hex[:16]
-    posts = enrich(checked.posts, batch_id)
+    posts, quarantine, found = accounts.checked_rows(raw, layout, canonical, batch_id, channel)
     rows_read = len(raw.frame) + len(raw.malformed)
     record = BatchRecord(batch_id, Path(name).name, sha256, raw.file_format, layout.name, rows_read, started)
-    return PreparedBatch(record, posts, checked.quarantine)
+    return PreparedBatch(record, posts, quarantine, found)
 
 
 def table_from_frame(frame: pd.DataFrame, file_format: str = "dataframe") -> RawTable:
@@ -92,11 +93,15 @@ def _summary(batch: PreparedBatch, status: str) -> FileSummary:
 
 def write_prepared(store: Store, batch: PreparedBatch) -> FileSummary:
     posts = schemes.tag_batch(store, batch.posts)
-    counts = store.write_batch(batch.record, posts, batch.quarantine)
+    counts = store.write_batch(batch.record, posts, batch.quarantine, batch.accounts)
     schemes.mark_given(store, posts)
     near_dupes.update(store)
-    summary = _summary(batch, "imported")
-    summary.inserted, summary.duplicates = counts.inserted, counts.duplicates
+    return _counted(_summary(batch, "imported"), counts)
+
+
+def _counted(summary: FileSummary, counts) -> FileSummary:
+    """The store's counts (for an account table: accounts added or changed, and the unchanged as duplicates)."""
+    summary.inserted, summary.duplicates, summary.accounts = counts.inserted, counts.duplicates, counts.accounts
     return summary
 
 
@@ -111,6 +116,8 @@ POSTS_PART_SCHEMA = pa.schema(
 )
 QUARANTINE_PART_SCHEMA = pa.schema([("line", pa.int64()), ("reason_code", _STRING), ("reason", _STRING),
                                     ("raw", _STRING)])
+ACCOUNTS_PART_SCHEMA = pa.schema([("row_no", pa.int64()), ("author_id", _STRING), ("channel", _STRING),
+                                  ("verified", _STRING), ("followers", pa.int64()), ("follows", pa.int64())])
 
 
 def write_part(frame: pd.DataFrame, path: Path, schema: pa.Schema) -> None:
@@ -129,32 +136,35 @@ def write_part(frame: pd.DataFrame, path: Path, schema: pa.Schema) -> None:
     tmp.replace(path)
 
 
-def staged_parts(stem: Path) -> tuple[list[Path], list[Path]]:
-    """A staged batch's posts and quarantine parts, in the order they were read."""
-    return (sorted(stem.parent.glob(f"{stem.name}.posts*.parquet")),
-            sorted(stem.parent.glob(f"{stem.name}.quarantine*.parquet")))
+def staged_parts(stem: Path) -> tuple[list[Path], list[Path], list[Path]]:
+    """A staged batch's posts, quarantine and accounts parts, in the order they were read."""
+    return tuple(sorted(stem.parent.glob(f"{stem.name}.{kind}*.parquet"))
+                 for kind in ("posts", "quarantine", "accounts"))
+
+
+def write_accounts_part(frame: pd.DataFrame, path: Path, first_row_no: int = 0) -> None:
+    """The accounts of a batch (or chunk), numbered in reading order so the last word on an account wins."""
+    write_part(frame.assign(row_no=np.arange(len(frame), dtype=np.int64) + first_row_no), path, ACCOUNTS_PART_SCHEMA)
 
 
 def write_staged(store: Store, record: BatchRecord, stem: Path) -> FileSummary:
     """Write a staged batch in one transaction, DuckDB reading the parts from disk."""
-    posts_parts, quarantine_parts = staged_parts(stem)
+    posts_parts, quarantine_parts, accounts_parts = staged_parts(stem)
     for part in posts_parts:  # one part at a time, so memory stays bounded
         frame = pd.read_parquet(part)
         tagged = schemes.tag_batch(store, frame)
         if tagged is not frame:
             write_part(tagged, part, POSTS_PART_SCHEMA)
-    counts = store.write_batch(record, posts_parts, quarantine_parts)
+    counts = store.write_batch(record, posts_parts, quarantine_parts, accounts_parts)
     for part in posts_parts:
         schemes.mark_given(store, pd.read_parquet(part, columns=["post_id", "topic_given"]))
     near_dupes.update(store)
-    summary = staged_summary(record, stem, "imported")
-    summary.inserted, summary.duplicates = counts.inserted, counts.duplicates
-    return summary
+    return _counted(staged_summary(record, stem, "imported"), counts)
 
 
 def staged_summary(record: BatchRecord, stem: Path, status: str) -> FileSummary:
     """The summary of a staged batch, counted from the parts' metadata and reason codes."""
-    posts_parts, quarantine_parts = staged_parts(stem)
+    posts_parts, quarantine_parts, _ = staged_parts(stem)
     reasons = pd.read_parquet(quarantine_parts, columns=["reason_code"])["reason_code"]
     posts = sum(pq.ParquetFile(part).metadata.num_rows for part in posts_parts)
     return FileSummary(file=record.source_file, status=status, read=record.rows_read, quarantined=len(reasons),
@@ -182,6 +192,7 @@ def queue_prepared(inbox: Path, batch: PreparedBatch) -> FileSummary:
     write_part(batch.posts.reset_index(drop=True).assign(row_no=lambda f: range(len(f))),
                stem.with_suffix(".posts.parquet"), POSTS_PART_SCHEMA)
     write_part(batch.quarantine, stem.with_suffix(".quarantine.parquet"), QUARANTINE_PART_SCHEMA)
+    write_accounts_part(batch.accounts, stem.with_suffix(".accounts.parquet"))
     commit_to_inbox(stem, batch.record)
     summary = _summary(batch, "queued")
     summary.queued = len(batch.posts)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from analysis import config
+from analysis.store import ACCOUNT_COLUMNS
 
 # What to_canonical may produce, in the contract's order (ingest derives the rest).
 CANONICAL_INPUT_COLUMNS: tuple[str, ...] = (
@@ -21,6 +22,8 @@ CANONICAL_INPUT_COLUMNS: tuple[str, ...] = (
     "parent_id", "root_id", "post_type", "repost_count", "comment_count", "like_count", "read_count",
     "region", "topic",
 )
+# What an account table (or a post export's account columns) maps onto: see analysis.ingest.accounts.
+ACCOUNT_INPUT_COLUMNS = ACCOUNT_COLUMNS
 # Values that mean "no parent" in MediaCrawler comment tables (douyin reply_id '0', bilibili parent 0, ...).
 _NO_PARENT = {"", "0", "none", "nan", "null"}
 
@@ -44,6 +47,9 @@ class Layout:
       counting the same words twice.
     channel_from_site: when the channel column is empty, take it from the site or the address
       (config.channel_of_site); a site nobody listed gets config.OTHER_CHANNEL.
+    accounts: an account table (a crawler's creator export, a system's account list): it maps onto
+      ACCOUNT_INPUT_COLUMNS and fills the accounts table, not posts.
+    account_columns: for a post export, its account columns (粉丝数, 认证类型) → ACCOUNT_INPUT_COLUMNS.
     source: where the column names come from.
     """
 
@@ -57,16 +63,19 @@ class Layout:
     comments: bool = False
     title_in_text: bool = False
     channel_from_site: bool = False
+    accounts: bool = False
+    account_columns: dict[str, str] = field(default_factory=dict, compare=False)
     source: str = ""
 
     def vocabulary(self) -> set[str]:
         """Normalized names of every column this layout recognises."""
-        return {normalize_column_name(c) for c in (*self.columns, *self.known)}
+        return {normalize_column_name(c) for c in (*self.columns, *self.account_columns, *self.known)}
 
     def alternatives(self, required_name: str) -> list[str]:
         """The required column and every other source column feeding the same canonical column."""
-        target = self.columns[required_name]
-        return [required_name] + [c for c, t in self.columns.items() if t == target and c != required_name]
+        mapping = {**self.account_columns, **self.columns}
+        target = mapping[required_name]
+        return [required_name] + [c for c, t in mapping.items() if t == target and c != required_name]
 
 
 class UnknownLayoutError(ValueError):
@@ -106,6 +115,24 @@ def _mc(file: str) -> str:
 # plus `id`/`add_ts`. Timestamps: add_ts/last_modify_ts are epoch ms (tools/utils get_current_timestamp).
 _MC_COLLECTED = {"add_ts": "collected_at", "last_modify_ts": "collected_at"}
 
+# The account columns 舆情 systems put beside each post, or in an account list.
+_ACCOUNT_LIST_COLUMNS = {"粉丝数": "followers", "粉丝": "followers", "粉丝量": "followers", "关注数": "follows",
+                         "认证类型": "verified", "认证": "verified", "认证信息": "verified", "是否认证": "verified",
+                         "账号认证": "verified", "作者认证": "verified"}
+# Creator tables (store/<platform>/__init__.py save_creator, schema/tables.sql *_creator, bilibili_up_info): only
+# the id, counts and official flag are taken; nickname, avatar, gender, bio, location and tags are never stored.
+_CREATOR_KNOWN = ("id", "nickname", "avatar", "gender", "desc", "ip_location", "tag_list", "interaction",
+                  "videos_count", "add_ts", "last_modify_ts")
+
+
+def _creator(platform: str, label: str, channel: str, table: str) -> Layout:
+    return Layout(
+        name=f"mediacrawler_{platform}_creator", label=f"{label}博主信息（MediaCrawler）",
+        columns={"user_id": "author_id"}, account_columns={"fans": "followers", "follows": "follows"},
+        constants={"channel": channel}, required=("user_id", "fans"), known=_CREATOR_KNOWN, accounts=True,
+        source=_mc(f"store/{platform}/__init__.py save_creator, schema/tables.sql {table}"))
+
+
 LAYOUTS: tuple[Layout, ...] = (
     Layout(
         name="canonical", label="标准格式（本系统字段）",
@@ -114,6 +141,7 @@ LAYOUTS: tuple[Layout, ...] = (
         # Re-importing our own export: derived columns are recomputed at ingest.
         known=("text_norm", "topics", "keywords", "sentiment_score", "sentiment_label", "sentiment_model",
                "batch_id", "content_key"),
+        account_columns={"verified": "verified", "followers": "followers", "follows": "follows"},
         time_format="mixed", source="docs: the contract's canonical post columns",
     ),
     # store/weibo/__init__.py update_weibo_note; schema/tables.sql `weibo_note`.
@@ -342,6 +370,7 @@ LAYOUTS: tuple[Layout, ...] = (
         # The vendor's sentiment label is not taken: every post is scored by our own model at ingest.
         known=("情感倾向", "情感", "倾向性", "情感属性", "关键词", "命中关键词", "专题", "所属专题", "相似文章数",
                "序号"),
+        account_columns=_ACCOUNT_LIST_COLUMNS,
         time_format="text", channel_from_site=True,
         source="common 舆情 monitoring exports (column names vary by vendor; synonyms accepted)",
     ),
@@ -360,6 +389,31 @@ LAYOUTS: tuple[Layout, ...] = (
         known=("承办单位", "办理单位", "责任单位", "诉求类型", "诉求分类", "工单类型", "办理状态", "办结时间",
                "回复内容", "满意度", "来电人", "联系人", "来电号码", "联系电话", "序号"),
         time_format="text", source="12345 government service hotline ticket exports",
+    ),
+    # -- account tables: verification and followers of the accounts that publish the posts ---------------------
+    Layout(
+        name="canonical_accounts", label="账号信息（本系统字段）",
+        columns={"author_id": "author_id", "channel": "channel"},
+        account_columns={"verified": "verified", "followers": "followers", "follows": "follows"},
+        required=("author_id", "followers"), accounts=True, source="docs: the accounts import",
+    ),
+    _creator("weibo", "微博", "微博", "weibo_creator"),
+    _creator("xhs", "小红书", "小红书", "xhs_creator"),
+    _creator("dy", "抖音", "抖音", "dy_creator"),
+    Layout(
+        name="mediacrawler_bilibili_creator", label="B站UP主信息（MediaCrawler）",
+        columns={"user_id": "author_id"},
+        account_columns={"total_fans": "followers", "is_official": "verified"},
+        constants={"channel": "B站"}, required=("user_id", "total_fans"),
+        known=("id", "nickname", "avatar", "total_liked", "user_rank", "add_ts", "last_modify_ts"), accounts=True,
+        source=_mc("store/bilibili/__init__.py, schema/tables.sql bilibili_up_info"),
+    ),
+    Layout(
+        name="account_list", label="账号名录（舆情系统导出）",
+        columns={"账号": "author_id", "作者": "author_id", "账号名称": "author_id", "博主": "author_id",
+                 "发布者": "author_id", "账号ID": "author_id", "平台": "channel", "渠道": "channel"},
+        account_columns=_ACCOUNT_LIST_COLUMNS, required=("账号", "粉丝数"), known=("序号",), accounts=True,
+        source="common 舆情 system account lists (粉丝数, 认证类型)",
     ),
 )
 LAYOUTS_BY_NAME: dict[str, Layout] = {layout.name: layout for layout in LAYOUTS}
@@ -466,8 +520,28 @@ def to_canonical(df: pd.DataFrame, layout: Layout, channel: str | None = None) -
         repeated = out["title"].notna() & out["text"].notna() & starts
         out["title"] = out["title"].where(~repeated, None)
 
-    out = out[[c for c in CANONICAL_INPUT_COLUMNS if c in out]].astype(object)
+    if layout.accounts:
+        out = out.join(account_fields(df, layout))
+    columns = ACCOUNT_INPUT_COLUMNS if layout.accounts else CANONICAL_INPUT_COLUMNS
+    out = out[[c for c in columns if c in out]].astype(object)
     out = out.where(out.notna(), None)  # one missing marker, whatever dtype pandas inferred on the way
     out.attrs["layout"] = layout.name
-    out.attrs["unmapped_columns"] = [c for c in df.columns if c not in used]
+    account_sources = {normalize_column_name(c) for c in layout.account_columns}
+    out.attrs["unmapped_columns"] = [c for c in df.columns if c not in used
+                                     and normalize_column_name(c) not in account_sources]
+    return out
+
+
+def account_fields(df: pd.DataFrame, layout: Layout) -> pd.DataFrame:
+    """The layout's account columns of a raw frame (verified, followers, follows: raw values, blanks None);
+    no columns when the file has none."""
+    by_norm = {normalize_column_name(c): c for c in reversed(list(df.columns))}
+    out = pd.DataFrame(index=df.index)
+    for source, target in layout.account_columns.items():
+        column = by_norm.get(normalize_column_name(source))
+        if column is None:
+            continue
+        values = df[column].astype(object)
+        values = values.where(_filled(values), None)
+        out[target] = values if target not in out else out[target].where(out[target].notna(), values)
     return out

@@ -69,12 +69,6 @@ def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def decode_text(data: bytes) -> tuple[str, str]:
-    """Decode by BOM, then strict UTF-8, then GB18030 (a superset of GBK): GBK text is almost never valid UTF-8."""
-    content, encoding, _ = decode_text_tail(data)
-    return content, encoding
-
-
 def _utf16_without_bom(data: bytes) -> str | None:
     """'utf-16-le'/'utf-16-be' when the NUL bytes say so (ASCII-heavy text has one NUL per character)."""
     sample = data[:4096]
@@ -102,7 +96,8 @@ def _looks_binary(sample: bytes) -> bool:
 
 
 def decode_text_tail(data: bytes) -> tuple[str, str, bool]:
-    """decode_text plus whether the last character was cut off (a truncated UTF-8/UTF-16 file).
+    """Decode by BOM, then strict UTF-8, then GB18030 (a superset of GBK: GBK text is almost never valid UTF-8);
+    returns the text, the encoding and whether the last character was cut off (a truncated UTF-8/UTF-16 file).
 
     A multi-byte sequence cut at the very end is dropped (the caller quarantines the last record) instead of
     letting one cut character send the whole file to the GB18030 fallback as mojibake.

@@ -74,7 +74,8 @@ def totals(summaries: list[FileSummary]) -> dict[str, int]:
 
 
 SUMMARY_HEADERS = {"file": "文件", "status": "结果", "layout": "识别格式", "read": "读取", "inserted": "新增",
-                   "duplicates": "重复", "quarantined": "隔离", "queued": "排队"}
+                   "duplicates": "重复", "quarantined": "隔离", "queued": "排队",
+                   "accounts": "账号信息"}
 STATUS_ZH = {"imported": "已导入", "queued": "已排队（数据库忙）", "failed": "失败"}
 QUARANTINE_HEADERS = {"source_file": "文件", "line": "行号", "reason": "原因", "raw": "原始记录"}
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis import config, sentiment, text, topics
+from analysis import cascades, config, sentiment, text, topics
 from analysis.ingest.read import RawTable, raw_json
 
 TZ = config.TIMEZONE
@@ -31,6 +31,8 @@ REASONS_ZH: dict[str, str] = {
     "text_too_long": f"正文超过{config.MAX_TEXT_CHARS}字上限",
     "bad_count": "转发/评论/点赞/阅读数不是有效的非负数字",
     "truncated_row": "文件末尾不完整（最后一个字符被截断），该行未导入",
+    "missing_account": "缺少账号ID",
+    "bad_account_count": "粉丝数/关注数不是有效的非负数字",
 }
 
 
@@ -98,6 +100,7 @@ def parse_datetimes(values: pd.Series) -> pd.Series:
 class Validated:
     posts: pd.DataFrame  # canonical columns, typed, ready for enrichment
     quarantine: pd.DataFrame  # line, reason_code, reason, raw
+    kept: pd.Index | None = None  # the raw frame's rows the posts came from
 
 
 def _column(frame: pd.DataFrame, name: str) -> pd.Series:
@@ -154,7 +157,8 @@ def validate(raw: RawTable, canonical: pd.DataFrame, channel: str | None = None,
         extra = pd.DataFrame(raw.malformed, columns=["line", "reason_code", "raw"])
         extra["reason"] = extra["reason_code"].map(REASONS_ZH)
         quarantine = pd.concat([quarantine, extra[quarantine.columns]], ignore_index=True)
-    return Validated(out.loc[~bad].reset_index(drop=True), quarantine.astype({"line": "int64"}))
+    return Validated(out.loc[~bad].reset_index(drop=True), quarantine.astype({"line": "int64"}),
+                     kept=canonical.index[~bad.to_numpy()])
 
 
 def _post_types(given: pd.Series, posts: pd.DataFrame) -> pd.Series:
@@ -187,11 +191,41 @@ def _content_keys(posts: pd.DataFrame) -> list[str]:
     ]
 
 
+def _chain_parents(posts: pd.DataFrame) -> pd.DataFrame:
+    """Reposts that arrive without a parent id get one from their `//@name:` chain (cascades.infer_parents):
+    the most recent earlier post in this batch, on the same channel, by the account the chain names first.
+
+    Their root is the parent's root (given, or found the same way) and their type is repost. A chain naming no
+    earlier author of the batch leaves the post as it came; given parent ids are never changed. Big files are
+    read in chunks (ingest.bulk): a parent is looked for within the post's chunk.
+    """
+    chained = posts["parent_id"].isna() & posts["text"].str.contains("//@", regex=False)
+    if not chained.any():
+        return posts
+    inferred = cascades.infer_parents(pd.DataFrame({
+        "mid": posts["post_id"], "author": posts["author_id"], "created_at": posts["created_at"],
+        "text": posts["text"].where(chained, ""), "cascade_id": posts["channel"], "parent_mid": posts["parent_id"],
+    }))
+    found = chained & pd.Series(inferred["parent_source"].eq("chain").to_numpy(), index=posts.index)
+    if not found.any():
+        return posts
+    posts = posts.copy()
+    posts.loc[found, "parent_id"] = inferred["parent_mid"].to_numpy()[found.to_numpy()]
+    roots = {post: root for post, root in zip(posts["post_id"], posts["root_id"], strict=True) if pd.notna(root)}
+    ordered = posts.loc[found].sort_values("created_at", kind="stable")
+    for post, parent in zip(ordered["post_id"], ordered["parent_id"], strict=True):  # parents are strictly earlier
+        roots[post] = roots.get(parent, parent)
+    posts.loc[ordered.index, "root_id"] = [roots[post] for post in ordered["post_id"]]
+    posts.loc[found, "post_type"] = "repost"
+    return posts
+
+
 def enrich(posts: pd.DataFrame, batch_id: str) -> pd.DataFrame:
     """Add what the store keeps beyond the file: ids, normalized text, topics, keywords, sentiment."""
     posts = posts.copy()
     posts["post_id"] = _stable_ids(posts)
     posts["root_id"] = posts["root_id"].fillna(posts["parent_id"])
+    posts = _chain_parents(posts)
     # Text-derived columns are computed once per distinct (title, text): repeated rows cost nothing.
     codes, uniques = pd.factorize(pd.MultiIndex.from_arrays([posts["title"].fillna("\x00none"), posts["text"]]))
     # Titles stay a Python list: in a DataFrame a missing title becomes NaN, which is truthy and read as "nan".
