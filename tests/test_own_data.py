@@ -325,7 +325,7 @@ def test_topic_table_selection_opens_a_new_incident_page(own_db, tmp_path, monke
 def test_alert_page_opens_the_incident_and_the_incident_page_shows_it(own_db, tmp_path, monkeypatch, clock):
     db = copy_of(own_db["db"], tmp_path)
     with Store(db) as store:
-        alert_id = alerts.run(store, clock)[0].alert_id
+        fired = [str(a.alert_id) for a in alerts.run(store, clock)]   # the page lists them newest first
     monkeypatch.setenv("OPINION_DB", str(db))
     st.cache_data.clear()
     st.cache_resource.clear()
@@ -334,9 +334,11 @@ def test_alert_page_opens_the_incident_and_the_incident_page_shows_it(own_db, tm
     at.run()
     assert not at.exception, [e.message for e in at.exception]
     with Store(db) as store:
-        incident_id = incident_intake.linked_incident(store, "alert", str(alert_id))
+        linked = [incident_intake.linked_incident(store, "alert", alert_id) for alert_id in fired]
         kpi = incidents.kpis(store, clock - pd.Timedelta(days=1), clock + pd.Timedelta(days=1))
-    assert incident_id and kpi["incidents"] == 1
+    assert linked[-1] and not any(linked[:-1]), linked   # the first 立案 button is the newest alert's
+    incident_id = linked[-1]
+    assert kpi["incidents"] == 1
     page = run_page("incidents.py", incident=incident_id)
     assert not page.exception
     shown = {m.label: m.value for m in page.metric}

@@ -223,6 +223,7 @@ def test_an_older_database_gets_its_topic_dictionary_as_schemes(tmp_path):
         store.execute([("DROP TABLE schemes", []), ("ALTER TABLE posts DROP COLUMN topic_given", []),
                        ("DROP TABLE dup_signed", []), ("DROP TABLE dup_bands", []),  # and the migration after it
                        ("ALTER TABLE posts DROP COLUMN dup_cluster", []),
+                       ("DROP VIEW authors", []), ("DROP TABLE accounts", []), ("DROP TABLE incident_viewpoints", []),
                        ("DELETE FROM schema_version WHERE version >= ?", [version]),
                        ("UPDATE posts SET topic = '供暖保障', topics = ['供暖保障'] WHERE post_id = 'a'", []),
                        ("INSERT INTO settings (key, value, updated_by) VALUES ('topic_dictionary', ?, 'x')",
