@@ -13,8 +13,10 @@ from analysis.store import Store
 POST_COLUMNS = ("post_id", "created_at", "channel", "site", "author_id", "title", "text", "sentiment_label",
                 "sentiment_score", "post_type", "repost_count", "comment_count", "like_count", "read_count", "url",
                 "topic", "region", "parent_id", "root_id", "dup_cluster")
-ORDERS = {"time": "created_at DESC", "interaction": "repost_count + comment_count + like_count DESC",
-          "negative": "sentiment_score ASC"}
+# Every order ends on the post id, so a limited list is the same posts on every store and every run (ties in
+# interactions or scores are common: without it, rollup and database answered different top-20s).
+ORDERS = {"time": "created_at DESC, post_id", "interaction": "repost_count + comment_count + like_count DESC, "
+          "created_at DESC, post_id", "negative": "sentiment_score ASC, created_at DESC, post_id"}
 MAX_POSTS = 2000
 
 
