@@ -13,8 +13,8 @@ import re
 import pandas as pd
 
 from analysis.ingest.layouts import ACCOUNT_INPUT_COLUMNS, Layout, account_fields
-from analysis.ingest.read import RawTable, raw_json
-from analysis.ingest.validation import REASONS_ZH, Validated, enrich, parse_count, validate
+from analysis.ingest.read import RawTable
+from analysis.ingest.validation import Validated, enrich, parse_count, quarantine_frame, validate
 
 ACCOUNT_COLUMNS = ACCOUNT_INPUT_COLUMNS
 
@@ -78,18 +78,7 @@ def typed(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
 def validate_accounts(raw: RawTable, canonical: pd.DataFrame) -> tuple[pd.DataFrame, Validated]:
     """An account table's rows: the accounts that pass, and (as Validated, with no posts) the quarantine."""
     accounts, reason = typed(canonical)
-    bad = reason.notna()
-    quarantine = pd.DataFrame({
-        "line": raw.lines[bad.to_numpy()],
-        "reason_code": reason[bad].to_numpy(),
-        "reason": [REASONS_ZH[c] for c in reason[bad]],
-        "raw": [raw_json(row) for row in raw.frame.loc[bad].to_dict(orient="records")],
-    })
-    if raw.malformed:
-        extra = pd.DataFrame(raw.malformed, columns=["line", "reason_code", "raw"])
-        extra["reason"] = extra["reason_code"].map(REASONS_ZH)
-        quarantine = pd.concat([quarantine, extra[quarantine.columns]], ignore_index=True)
-    return accounts.loc[~bad].reset_index(drop=True), Validated(pd.DataFrame(), quarantine.astype({"line": "int64"}))
+    return accounts.loc[reason.isna()].reset_index(drop=True), Validated(pd.DataFrame(), quarantine_frame(raw, reason))
 
 
 def checked_rows(raw: RawTable, layout: Layout, canonical: pd.DataFrame, batch_id: str, channel: str | None = None,

@@ -146,19 +146,25 @@ def validate(raw: RawTable, canonical: pd.DataFrame, channel: str | None = None,
     out["post_type"] = _post_types(_column(canonical, "post_type"), out)
 
     bad = reason.notna()
-    raw_rows = raw.frame.loc[bad]
+    return Validated(out.loc[~bad].reset_index(drop=True), quarantine_frame(raw, reason),
+                     kept=canonical.index[~bad.to_numpy()])
+
+
+def quarantine_frame(raw: RawTable, reason: pd.Series) -> pd.DataFrame:
+    """The quarantine of a table: each row with a reason code (line, code, Chinese reason, raw record), then the
+    lines the reader could not split into a record."""
+    bad = reason.notna()
     quarantine = pd.DataFrame({
         "line": raw.lines[bad.to_numpy()],
         "reason_code": reason[bad].to_numpy(),
         "reason": [REASONS_ZH[c] for c in reason[bad]],
-        "raw": [raw_json(row) for row in raw_rows.to_dict(orient="records")],
+        "raw": [raw_json(row) for row in raw.frame.loc[bad].to_dict(orient="records")],
     })
     if raw.malformed:
         extra = pd.DataFrame(raw.malformed, columns=["line", "reason_code", "raw"])
         extra["reason"] = extra["reason_code"].map(REASONS_ZH)
         quarantine = pd.concat([quarantine, extra[quarantine.columns]], ignore_index=True)
-    return Validated(out.loc[~bad].reset_index(drop=True), quarantine.astype({"line": "int64"}),
-                     kept=canonical.index[~bad.to_numpy()])
+    return quarantine.astype({"line": "int64"})
 
 
 def _post_types(given: pd.Series, posts: pd.DataFrame) -> pd.Series:
