@@ -17,8 +17,8 @@ same float64 values, ~15-35x faster on real posts (CPU time, cold caches, 1,000 
 
 Defined divergence: empty, missing (None, NaN, any non-str) or whitespace-only texts score 0.5
 (neutral). SnowNLP raises ``ZeroDivisionError`` on ``""`` and returns the class prior (~0.526) for
-whitespace-only text. Identity holds for the models snownlp ships; after retraining or reloading
-snownlp's segmenter or sentiment model in-process, call :func:`reload_model`.
+whitespace-only text. Identity holds for the models snownlp ships, read once per process (the product never
+retrains snownlp's own models).
 """
 
 from __future__ import annotations
@@ -345,13 +345,6 @@ def _model() -> _SnowModel:
     if _MODEL is None:
         _MODEL = _SnowModel()
     return _MODEL
-
-
-def reload_model() -> None:
-    """Forget all memoised tables; the next call reads snownlp's current models (e.g. after retraining)."""
-    global _MODEL
-    with _LOCK:
-        _MODEL = None
 
 
 def score_snownlp(texts: Sequence[str | None]) -> np.ndarray:
