@@ -63,7 +63,7 @@ def uncertain_posts(store: Store, f: Filters, limit: int = 200) -> pd.DataFrame:
             FROM posts p
             WHERE {where} AND length(trim(p.text)) > 0
               AND NOT EXISTS (SELECT 1 FROM sentiment_corrections c WHERE c.post_id = p.post_id)
-            ORDER BY margin, p.created_at DESC LIMIT ?""",
+            ORDER BY margin, p.created_at DESC, p.post_id LIMIT ?""",
         [low, high, *params, int(limit)],
     )
 

@@ -172,7 +172,7 @@ def _update_some(store: Store) -> int:
     new = store.query(
         f"""SELECT p.post_id, p.title, p.text_norm, p.created_at FROM posts p
             WHERE NOT EXISTS (SELECT 1 FROM dup_signed s WHERE s.post_id = p.post_id)
-            ORDER BY p.created_at DESC LIMIT {BATCH_LIMIT}""")
+            ORDER BY p.created_at DESC, p.post_id LIMIT {BATCH_LIMIT}""")
     if new.empty:
         return 0
     titles = text.normalize_many(new["title"].tolist())
