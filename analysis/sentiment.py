@@ -119,14 +119,6 @@ def model_texts(texts: Sequence[str | None], marks: bool = True) -> list[str]:
 
 
 # -- the domain model ---------------------------------------------------------------------------------
-def gram_code(gram: str) -> int:
-    """A 1-3-gram as one int64, 21 bits per character (1-grams < 2**21 <= 2-grams < 2**42 <= 3-grams)."""
-    code = 0
-    for ch in gram:
-        code = (code << 21) | ord(ch)
-    return code
-
-
 class DomainModel:
     """Logistic regression over TF-IDF-weighted character n-grams, scored batch-wise with numpy (no sklearn).
 
@@ -135,7 +127,8 @@ class DomainModel:
     l2-normalised TfidfVectorizer in accuracy). The file holds, per gram code, weight·idf and idf², and
     optionally the weight·idf of a second "no opinion" model over the same features (see score()).
     All texts of a batch are concatenated into one code-point array; every 1-, 2- and 3-gram becomes an
-    int64 code (gram_code) looked up in a numpy open-addressing hash table built at load time.
+    int64 code (21 bits per character, as tools/train_sentiment.py's gram_code) looked up in a numpy
+    open-addressing hash table built at load time.
     """
 
     def __init__(self, path: Path = DOMAIN_MODEL_PATH):

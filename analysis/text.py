@@ -161,13 +161,6 @@ def scoring_texts(texts: Iterable[str | None]) -> list[str]:
     return out
 
 
-def strip_emoticons(text: str) -> str:
-    """Remove Weibo [emoticon] codes only (training data cleaning)."""
-    return _SPACES.sub(" ", _EMOTICON.sub(" ", text)).strip()
-
-
-_EMOTICON = re.compile(r"\[[^\[\]\s]{1,10}\]")
-
 # -- tokenization -------------------------------------------------------------------------------------
 # 舆情 vocabulary jieba would otherwise split; added once to the shared default tokenizer.
 USER_WORDS: tuple[str, ...] = (

@@ -107,10 +107,12 @@ def test_unknown_model_is_an_error():
 
 
 def test_domain_accuracy_on_dev_sample():
+    from tools import train_sentiment as tr
+
     dev = pd.read_csv(DATA / "sentiment_dev.csv.gz").sample(2000, random_state=11)
     # the weibo_senti_100k labels came from its emoticons: judged without them, as the outside check does
     emo = dev["source"] == "weibo_senti_100k"
-    dev.loc[emo, "text"] = [text.strip_emoticons(t) for t in dev.loc[emo, "text"]]
+    dev.loc[emo, "text"] = [tr.strip_emoticons(t) for t in dev.loc[emo, "text"]]
     result = sentiment.evaluate(dev["text"].tolist(), dev["label"].tolist(), "domain")
     assert result["n"] == 2000 and result["task"] == "binary"
     assert result["accuracy"] >= DOMAIN_DEV_SAMPLE_FLOOR
@@ -130,7 +132,7 @@ def test_runtime_weighting_is_the_trainers(tmp_path):
     idf = tr.idf_of(counts)
     clf = LogisticRegression(C=1.0, max_iter=500).fit(tr.tfidf(counts, idf), dev["label"].astype(int))
     grams = sorted(vocab, key=vocab.get)
-    codes = np.array([sentiment.gram_code(g) for g in grams])
+    codes = np.array([tr.gram_code(g) for g in grams])
     order = np.argsort(codes)
     np.savez(tmp_path / "m.npz", codes=codes[order], weights=(clf.coef_.ravel() * idf)[order].astype(np.float16),
              idf2=(idf ** 2)[order].astype(np.float16), bias=np.float64(clf.intercept_[0]),

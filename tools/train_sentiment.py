@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -20,11 +21,28 @@ import pandas as pd
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from analysis import config, sentiment, text  # noqa: E402
+from analysis import config, sentiment  # noqa: E402
 
 DATA = config.shared_data_dir()
 SEED = 20261123
 VERSION = "2026-12-02"
+
+
+def gram_code(gram: str) -> int:
+    """A 1-3-gram as one int64, 21 bits per character (1-grams < 2**21 <= 2-grams < 2**42 <= 3-grams): the
+    codes DomainModel._grams computes from code points at scoring time."""
+    code = 0
+    for ch in gram:
+        code = (code << 21) | ord(ch)
+    return code
+
+
+_EMOTICON_CODE = re.compile(r"\[[^\[\]\s]{1,10}\]")
+
+
+def strip_emoticons(raw: str) -> str:
+    """The text without its Weibo [emoticon] codes: how the emoticon-labelled source is judged."""
+    return re.sub(r"\s+", " ", _EMOTICON_CODE.sub(" ", raw)).strip()
 
 
 EMOTICON_LABELLED = "weibo_senti_100k"  # labelled from its emoticons: its rows are fitted without the marks
@@ -210,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     dev["text"] = dev["text"].fillna("").astype(str)
     # the emoticon-labelled source is judged without its emoticons (they are its labels)
     emo_dev = (dev["source"] == EMOTICON_LABELLED).to_numpy()
-    dev.loc[emo_dev, "text"] = [text.strip_emoticons(t) for t in dev.loc[emo_dev, "text"]]
+    dev.loc[emo_dev, "text"] = [strip_emoticons(t) for t in dev.loc[emo_dev, "text"]]
     n_neutral = int((held.label3 == "neutral").sum())
     print(f"train rows used {len(fit)}, held out {len(held)} (neutral {n_neutral}),"
           f" dev {len(dev)}; prep {time.time() - t0:.1f}s")
@@ -247,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     grams = np.empty(len(vocab), dtype=object)
     for g, k in vocab.items():
         grams[k] = g
-    codes = np.array([sentiment.gram_code(g) for g in grams], dtype=np.int64)
+    codes = np.array([gram_code(g) for g in grams], dtype=np.int64)
     order = np.argsort(codes)
 
     # "No opinion" model: half of smp2020's neutral rows (the only neutral labels) against smp2020's fitted
