@@ -9,9 +9,9 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
-from analysis import access, charts, config, ingest, metrics, rollup
+from analysis import access, backups, charts, config, ingest, metrics, rollup
 from analysis.filters import Filters
-from analysis.store import DatabaseLocked, Store, owner_of
+from analysis.store import DatabaseCorrupt, DatabaseLocked, Store, owner_of
 
 LIST_PARAMS = ("channel", "topic", "region")
 
@@ -89,6 +89,9 @@ def open_store_or_stop() -> Store:
         return store()
     except DatabaseLocked:
         st.error("数据库正被其他进程（如命令行导入）占用，请稍后刷新页面。")
+        st.stop()
+    except DatabaseCorrupt as exc:
+        st.error(backups.damaged_message_zh(exc))
         st.stop()
 
 

@@ -173,9 +173,11 @@ VERBS = {
     "settings": _delegate("analysis.settings", "cli_settings"),
     "schemes": _delegate("analysis.scheme_cli", "cli_schemes"),
     "authors": _delegate("analysis.media", "cli_authors"),
+    "backup": _delegate("analysis.backups", "cli_backup"),
+    "restore": _delegate("analysis.backups", "cli_restore"),
 }
 # Verbs never run inside the service on a forwarded request: they need no database, or must not touch a live one.
-LOCAL_ONLY = frozenset({"demo", "serve", "users", "score"})
+LOCAL_ONLY = frozenset({"demo", "serve", "users", "score", "restore"})
 # Options whose value is a path: made absolute before a verb is forwarded, since the service has another cwd.
 PATH_OPTIONS = frozenset({"--db", "--out", "--rules", "--lake"})
 
@@ -211,10 +213,15 @@ def main(argv: list[str] | None = None, forwarded: bool = False) -> int:
     if not argv or argv[0] not in VERBS:
         print("usage: python -m analysis {" + ",".join(VERBS) + "} ...", file=sys.stderr)
         return 2
-    from analysis.store import DatabaseLocked
+    from analysis.store import DatabaseCorrupt, DatabaseLocked
 
     try:
         return VERBS[argv[0]](argv[1:])
+    except DatabaseCorrupt as exc:  # DuckDB refuses the file: say which backup to go back to
+        from analysis import backups
+
+        print(backups.damaged_message_zh(exc), file=sys.stderr)
+        return 4
     except DatabaseLocked as exc:  # the service (or another command) owns the file right now
         if not forwarded and argv[0] not in LOCAL_ONLY:
             from analysis import api

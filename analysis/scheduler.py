@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from analysis import alerts, config, delivery, incidents, ingest, settings, watch
+from analysis import alerts, backups, config, delivery, incidents, ingest, settings, watch
 from analysis.config import TIMEZONE
 from analysis.store import Store
 
@@ -217,6 +217,16 @@ def step_briefings(store: Store, now: pd.Timestamp, cfg: dict) -> dict:
     return result
 
 
+def step_backup(store: Store, now: pd.Timestamp, cfg: dict) -> dict:
+    """Once a day after its time of day: a copy of the database in backups/ (the newest `keep_backups` kept)."""
+    today = now.tz_convert(TIMEZONE).date()
+    if now < _at(today, cfg["backup_at"]) or get_state(store, "backup") == today.isoformat():
+        return {"written": None}
+    done = backups.take(store, now, keep=int(cfg["keep_backups"]))
+    set_state(store, "backup", today.isoformat())
+    return {"written": done.path.name, "posts": done.posts}
+
+
 def briefings_dir(db_path: Path, cfg: dict) -> Path:
     return Path(db_path).resolve().parent / cfg["briefings_dir"]
 
@@ -257,6 +267,7 @@ STEPS: tuple[tuple[str, str, Step], ...] = (
     ("delivery", "推送预警", step_delivery),
     ("freshness", "渠道新鲜度", step_freshness),
     ("briefings", "定时简报", step_briefings),
+    ("backup", "数据库备份", step_backup),
 )
 STEP_LABELS = {key: label for key, label, _ in STEPS}
 

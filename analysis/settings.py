@@ -317,13 +317,14 @@ def _check_proposals(value) -> list[str]:
 SERVICE_DEFAULTS: dict[str, Any] = {
     "tick_seconds": 300, "incoming_dir": "incoming", "settle_seconds": 10, "briefings_dir": "briefings",
     "daily_brief_at": "17:30", "weekly_brief_at": "08:00", "brief_formats": ["docx", "pdf"],
-    "mail_briefings": False,
+    "mail_briefings": False, "backup_at": "02:00", "keep_backups": 7,
 }
 SERVICE_FIELDS: dict[str, str] = {
     "tick_seconds": "巡检间隔（秒，30–3600）", "incoming_dir": "监视文件夹（相对数据库所在目录）",
     "settle_seconds": "文件静置秒数（写入完成判定，0–600）", "briefings_dir": "定时简报目录（相对数据库所在目录）",
     "daily_brief_at": "舆情日志生成时间（HH:MM，每天）", "weekly_brief_at": "周报生成时间（HH:MM，每周一，上一完整周）",
     "brief_formats": "定时简报格式（docx/pdf/html）", "mail_briefings": "定时简报发送至邮件目标（true/false）",
+    "backup_at": "数据库备份时间（HH:MM，每天）", "keep_backups": "保留备份份数（1–90）",
 }
 
 
@@ -340,7 +341,8 @@ def _check_service(value) -> list[str]:
         return ["服务设置必须是对象（字段见说明）"]
     errors = [f"服务设置：未知字段“{k}”" for k in value if k not in SERVICE_DEFAULTS]
     merged = {**SERVICE_DEFAULTS, **value}
-    for key, (low, high) in {"tick_seconds": (30, 3600), "settle_seconds": (0, 600)}.items():
+    bounds = {"tick_seconds": (30, 3600), "settle_seconds": (0, 600), "keep_backups": (1, 90)}
+    for key, (low, high) in bounds.items():
         v = merged[key]
         if not (_is_number(v) and float(v).is_integer() and low <= v <= high):
             errors.append(f"服务设置：{SERVICE_FIELDS[key]}必须是 {low}–{high} 之间的整数")
@@ -348,7 +350,7 @@ def _check_service(value) -> list[str]:
         v = merged[key]
         if not (isinstance(v, str) and v.strip() and ".." not in v.split("/")):
             errors.append(f"服务设置：{SERVICE_FIELDS[key]}必须是非空的相对路径")
-    for key in ("daily_brief_at", "weekly_brief_at"):
+    for key in ("daily_brief_at", "weekly_brief_at", "backup_at"):
         if not _is_clock(merged[key]):
             errors.append(f"服务设置：{SERVICE_FIELDS[key]}必须是 HH:MM 格式，如 17:30")
     formats = merged["brief_formats"]
@@ -405,7 +407,9 @@ REGISTRY: dict[str, Setting] = {s.key: s for s in (
                 Field("daily_brief_at", "舆情日志生成时间", help="HH:MM，每天"),
                 Field("weekly_brief_at", "周报生成时间", help="HH:MM，每周一生成上一完整周"),
                 Field("brief_formats", "定时简报格式", "words", help="docx、pdf、html 中的一项或多项"),
-                Field("mail_briefings", "定时简报发送至邮件目标", "bool")))),
+                Field("mail_briefings", "定时简报发送至邮件目标", "bool"),
+                Field("backup_at", "数据库备份时间", help="HH:MM，每天；备份存于数据库所在目录的 backups/"),
+                Field("keep_backups", "保留备份份数", "int", "份", 1, 90, "只保留最新的这么多份")))),
     Setting(TARGETS_KEY, "预警推送目标",
             "企业微信/钉钉/飞书机器人与 SMTP 邮件；密钥、密码与机器人地址不会写入审计日志。",
             lambda: [], _check_targets),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import shutil
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -309,6 +311,12 @@ def seed_new_databases(seed: Callable[[Store], object] | None = None, *, table: 
     return register(seed) if seed is not None else register
 
 
+def no_accounts() -> pd.DataFrame:
+    """A batch's accounts when its file has no account columns: ACCOUNT_COLUMNS, typed, no rows."""
+    return pd.DataFrame({c: pd.Series(dtype="Int64" if c in ("followers", "follows") else object)
+                         for c in ACCOUNT_COLUMNS})
+
+
 def _sql_literal(text: str) -> str:
     """A path inside a SQL string literal (COPY and read_parquet take no bound parameters for paths)."""
     return text.replace("'", "''")
@@ -332,6 +340,17 @@ def write_tables(path: str | Path, tables: Mapping[str, pd.DataFrame]) -> None:
 
 class DatabaseLocked(RuntimeError):
     """Another process holds the database file (DuckDB allows one writer process)."""
+
+
+class DatabaseCorrupt(RuntimeError):
+    """DuckDB refuses the file: a block fails its checksum. DuckDB rewrites a metadata block in place when it
+    checkpoints, so a kill or power cut that tears that one write can leave such a file; analysis.backups
+    keeps the copies it is restored from (`python -m analysis restore`)."""
+
+    def __init__(self, path: Path, detail: str):
+        super().__init__(f"database {path} is damaged: {detail}")
+        self.path = path
+        self.detail = detail
 
 
 # The Store this process owns for its lifetime (the service: dashboard, scheduler and API share it), by path.
@@ -396,9 +415,12 @@ class Store:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._conn = duckdb.connect(str(self.path), read_only=read_only)
-        except duckdb.IOException as exc:
-            if "lock" in str(exc).lower():
+        except duckdb.Error as exc:
+            message = str(exc).lower()
+            if isinstance(exc, duckdb.IOException) and "lock" in message:
                 raise DatabaseLocked(f"database {self.path} is in use by another process") from exc
+            if "corrupt" in message:
+                raise DatabaseCorrupt(self.path, str(exc).strip().splitlines()[0]) from exc
             raise
         self._write_lock = threading.Lock()
         self.commits = 0  # writes committed through this Store: a cheap "has anything changed" for callers
@@ -466,6 +488,16 @@ class Store:
 
     def close(self) -> None:
         self._conn.close()
+
+    def snapshot_to(self, target: Path) -> None:
+        """A byte copy of the database as of now: checkpointed (nothing left in the WAL) and copied while no
+        write can start, so the copy is a complete database file of its own. A child process copies it:
+        closing any descriptor of the file in this process would drop DuckDB's POSIX lock on it, and let a
+        second process open the database beside us."""
+        with self._write_lock:
+            self._conn.execute("CHECKPOINT")
+            subprocess.run([sys.executable, "-c", "import shutil, sys; shutil.copyfile(sys.argv[1], sys.argv[2])",
+                            str(self.path), str(target)], check=True, capture_output=True, timeout=3600)
 
     def __enter__(self) -> Store:
         return self
@@ -630,8 +662,7 @@ class Store:
         """Expose a batch as the views incoming_posts (row_no first), incoming_quarantine and incoming_accounts
         while writing it."""
         if not isinstance(accounts, pd.DataFrame) and not accounts:
-            accounts = pd.DataFrame({c: pd.Series(dtype="Int64" if c in ("followers", "follows") else object)
-                                     for c in ACCOUNT_COLUMNS})
+            accounts = no_accounts()
         sources = {"incoming_posts": (posts, ("row_no", *POST_COLUMNS)),
                    "incoming_quarantine": (quarantined, QUARANTINE_COLUMNS),
                    "incoming_accounts": (accounts, ("row_no", *ACCOUNT_COLUMNS))}

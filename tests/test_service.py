@@ -15,9 +15,11 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 
+from analysis import backups
 from tests.service_helpers import (
     BURST_WORD,
     burst_exports,
@@ -74,7 +76,7 @@ def test_service_imports_the_watched_folder_alerts_delivers_and_serves_the_cli(t
         # Configure it from another process while the service holds the file (the CLI goes through the service).
         target = json.dumps([{"type": "wecom", "url": hook_url, "format": "text", "name": "值班群"}])
         assert cli(db, "settings", "set", "alert_targets", target).returncode == 0
-        schedule = {"settle_seconds": 0, "daily_brief_at": "00:00", "brief_formats": ["html"]}
+        schedule = {"settle_seconds": 0, "daily_brief_at": "00:00", "brief_formats": ["html"], "backup_at": "00:00"}
         assert cli(db, "settings", "set", "service", json.dumps(schedule)).returncode == 0
         assert cli_json(db, "settings", "get", "service", "--json")["settle_seconds"] == 0
 
@@ -150,7 +152,16 @@ def test_service_imports_the_watched_folder_alerts_delivers_and_serves_the_cli(t
         # The scheduled daily log (due at 00:00) was written by a tick, beside the database.
         wait_for(lambda: list((tmp_path / "briefings").glob("daily_*.html")), 180, what="the scheduled daily log")
         last = _status(db)["last_tick"]
-        assert set(last["summary"]) >= {"incoming", "alerts", "escalation", "delivery", "briefings"}
+        assert set(last["summary"]) >= {"incoming", "alerts", "escalation", "delivery", "briefings", "backup"}
+        # ... and the nightly copy of the database (due at 00:00 here), once a day, one that opens.
+        copies = wait_for(lambda: backups.listed(db), 60, what="the nightly backup")
+        time.sleep(4)  # two more ticks: still one copy today
+        assert backups.listed(db) == copies and len(copies) == 1
+        with duckdb.connect(str(copies[0]), read_only=True) as copy:
+            copy.execute("SELECT count(*) FROM posts").fetchall()
+        time.sleep(1)  # backup names carry the second
+        taken = cli_json(db, "backup", "--json")  # on demand, from another process: it runs in the service
+        assert taken["posts"] == expected and backups.listed(db)[0] == Path(taken["path"])
 
         # The API other systems use: loopback, token in a 0600 file beside the database, JSON.
         info_path = db.with_name(db.name + ".service.json")

@@ -15,6 +15,7 @@ import pandas as pd
 from analysis.ingest.layouts import ACCOUNT_INPUT_COLUMNS, Layout, account_fields
 from analysis.ingest.read import RawTable
 from analysis.ingest.validation import Validated, enrich, parse_count, quarantine_frame, validate
+from analysis.store import no_accounts
 
 ACCOUNT_COLUMNS = ACCOUNT_INPUT_COLUMNS
 
@@ -101,16 +102,10 @@ def from_posts(raw: RawTable, layout: Layout, posts: pd.DataFrame, kept: pd.Inde
     post with an author and something to say about it; a bad count is left unknown (the post itself is fine)."""
     fields = account_fields(raw.frame, layout)
     if fields.empty or posts.empty:
-        return empty()
+        return no_accounts()
     fields = fields.loc[kept].reset_index(drop=True)
     frame = fields.assign(author_id=posts["author_id"].to_numpy(), channel=posts["channel"].to_numpy())
     accounts, reason = typed(frame)
     accounts.loc[reason.eq("bad_account_count"), ["followers", "follows"]] = pd.NA
     known = accounts[["verified", "followers", "follows"]].notna().any(axis=1)
     return accounts[accounts["author_id"].notna() & known].reset_index(drop=True)
-
-
-def empty() -> pd.DataFrame:
-    return pd.DataFrame({"author_id": pd.Series(dtype=object), "channel": pd.Series(dtype=object),
-                         "verified": pd.Series(dtype=object), "followers": pd.Series(dtype="Int64"),
-                         "follows": pd.Series(dtype="Int64")})

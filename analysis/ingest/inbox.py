@@ -22,7 +22,7 @@ from analysis import config, near_dupes, schemes
 from analysis.ingest import accounts, layouts
 from analysis.ingest.read import RawTable, UnreadableFile, clean_cells, read_table, sha256_of
 from analysis.ingest.validation import COUNT_COLUMNS
-from analysis.store import POST_COLUMNS, BatchRecord, Store
+from analysis.store import POST_COLUMNS, BatchRecord, Store, no_accounts
 
 log = logging.getLogger(__name__)
 TZ = config.TIMEZONE
@@ -54,7 +54,7 @@ class PreparedBatch:
     record: BatchRecord
     posts: pd.DataFrame
     quarantine: pd.DataFrame
-    accounts: pd.DataFrame = field(default_factory=accounts.empty)
+    accounts: pd.DataFrame = field(default_factory=no_accounts)
 
 
 def prepare(data: bytes, name: str, channel: str | None = None) -> PreparedBatch:
