@@ -408,6 +408,10 @@ def describe_step(key: str, result: dict | None) -> str:
         return f"渠道 {result.get('channels', 0)} 个" + (f"；24小时无新帖：{'、'.join(silent)}" if silent else "")
     if key == "briefings":
         return "生成：" + "、".join(result["written"]) if result.get("written") else "无到期简报"
+    if key == "backup":
+        if not result.get("written"):
+            return "今日已备份或未到时间"
+        return f"已备份：{result['written']}（{result.get('posts', 0)} 条帖子）"
     return str(result)
 
 

@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from analysis import api, cli, config, scheduler, settings, watch
+from analysis import api, backups, cli, config, scheduler, settings, watch
 from analysis.config import TIMEZONE
 from analysis.store import DatabaseLocked, Store, open_store, register_owner, unregister_owner
 
@@ -44,6 +44,7 @@ def collect_status(store: Store, running: scheduler.Scheduler | None = None) -> 
     listed = incidents.list_incidents(store)
     folder = watch.incoming_dir(store.path, cfg["incoming_dir"])
     info = api.read_service_file(store.path)
+    copies = backups.listed(store.path)
     return cli.jsonable({
         "db": str(store.path),
         "posts": int(store.scalar("SELECT count(*) FROM posts")),
@@ -61,6 +62,8 @@ def collect_status(store: Store, running: scheduler.Scheduler | None = None) -> 
         "last_error": _last_error(store),
         "open_incidents": int(listed["status"].isin(["处置中", "重新打开"]).sum()),
         "new_alerts": int(store.scalar("SELECT count(*) FROM alerts WHERE state = 'new'")),
+        "backups": {"folder": str(backups.folder_of(store.path)), "count": len(copies),
+                    "newest": copies[0].name if copies else None},
     })
 
 
@@ -98,6 +101,8 @@ def cli_status(argv: list[str]) -> int:
         print(f"last error {status['last_error']['at']}: {errors}")
     print(f"incoming   {len(status['incoming']['waiting'])} file(s) waiting in {status['incoming']['folder']}")
     print(f"incidents  {status['open_incidents']} open; alerts {status['new_alerts']} new")
+    print(f"backups    {status['backups']['count']} in {status['backups']['folder']}; "
+          f"newest {status['backups']['newest'] or '—'}")
     for channel in status["channels"]:
         print(f"  {channel['channel']}: last post {channel['last_post_at']} ({channel['posts']:,} posts)")
     return 0

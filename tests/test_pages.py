@@ -219,6 +219,7 @@ def test_import_page_shows_what_the_last_tick_did(app_db, tmp_path):
     incoming.mkdir()
     (incoming / "late.csv").write_text("post_id,channel,text,created_at\n", encoding="utf-8")
     with Store(app_db) as store:  # a tick without the service (as `python -m analysis serve` would run one)
+        settings.save(store, "service", {"backup_at": "00:00"}, actor="test")  # due whatever the hour
         scheduler.run_tick(store, steps=tuple(s for s in scheduler.STEPS if s[0] != "incoming"))
     at = run_app("data_import.py")
     values = metric_values(at)
@@ -226,7 +227,9 @@ def test_import_page_shows_what_the_last_tick_did(app_db, tmp_path):
     steps = at.dataframe[-1].value
     assert list(steps["step"]) == [label for _, label, _ in scheduler.STEPS]
     assert steps.set_index("step").loc["评估预警规则", "result"].startswith("新预警")
+    assert steps.set_index("step").loc["数据库备份", "result"].startswith("已备份：app-")  # the tick's nightly copy
     assert any("待导入 1 个：late.csv" in c.value for c in at.caption)
+    assert any("共 1 份，最新 app-" in c.value and "analysis restore" in c.value for c in at.caption)
 
 
 def test_every_table_on_every_page_shows_missing_values_empty(app_db):

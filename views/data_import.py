@@ -62,6 +62,10 @@ right.metric("下次巡检", ui.fmt_time(running.get("next_tick_at")), f"每 {ru
 waiting = status["incoming"]["waiting"]
 st.caption(f"监视文件夹：{status['incoming']['folder']}（放入的文件在下次巡检时导入，之后移入 done/ 或 failed/）；"
            f"待导入 {len(waiting)} 个" + (f"：{'、'.join(waiting[:10])}" if waiting else "") + "。")
+copies = status["backups"]
+st.caption(f"数据库备份：{copies['folder']}，共 {copies['count']} 份"
+           + (f"，最新 {copies['newest']}" if copies["newest"] else "（尚无备份：值守服务每天自动备份一次）")
+           + "。数据库损坏时，停止值守服务后运行 python -m analysis restore 恢复最新备份。")
 if tick:
     steps = scheduler.tick_steps_table(tick["summary"], tick["errors"])
     st.dataframe(steps, hide_index=True, placeholder="", column_config={
