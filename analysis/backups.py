@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import fcntl
 import os
+import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,7 +108,7 @@ def restore(db_path: Path, backup: Path, now: pd.Timestamp | None = None) -> dic
             os.replace(path, aside)
             set_aside.append(str(aside))
     staging = db_path.with_name(db_path.name + ".restoring")
-    staging.write_bytes(backup.read_bytes())
+    shutil.copyfile(backup, staging)  # this process holds no DuckDB lock on the file, so a copy here is safe
     os.replace(staging, db_path)
     return {"restored": str(db_path), "from": str(backup), "posts": posts, "set_aside": set_aside}
 
