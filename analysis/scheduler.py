@@ -190,12 +190,12 @@ def step_briefings(store: Store, now: pd.Timestamp, cfg: dict) -> dict:
     folder = briefings_dir(store.path, cfg)
     due = []
     today = now.tz_convert(TIMEZONE).date()
-    if now >= _at(today, cfg["daily_brief_at"]) and get_state(store, "daily_brief") != today.isoformat():
+    if _due(store, now, _at(today, cfg["daily_brief_at"]), "daily_brief", today.isoformat()):
         due.append(("daily_brief", today.isoformat(), {"date": today.isoformat()}))
     monday = today - dt.timedelta(days=today.weekday())
     last_week = monday - dt.timedelta(days=7)
     week = f"{last_week.isocalendar().year}-W{last_week.isocalendar().week:02d}"
-    if now >= _at(monday, cfg["weekly_brief_at"]) and get_state(store, "weekly_brief") != week:
+    if _due(store, now, _at(monday, cfg["weekly_brief_at"]), "weekly_brief", week):
         due.append(("weekly_brief", week, {"week": week}))
     written, errors = [], []
     for state_key, period, kwargs in due:
@@ -220,7 +220,7 @@ def step_briefings(store: Store, now: pd.Timestamp, cfg: dict) -> dict:
 def step_backup(store: Store, now: pd.Timestamp, cfg: dict) -> dict:
     """Once a day after its time of day: a copy of the database in backups/ (the newest `keep_backups` kept)."""
     today = now.tz_convert(TIMEZONE).date()
-    if now < _at(today, cfg["backup_at"]) or get_state(store, "backup") == today.isoformat():
+    if not _due(store, now, _at(today, cfg["backup_at"]), "backup", today.isoformat()):
         return {"written": None}
     done = backups.take(store, now, keep=int(cfg["keep_backups"]))
     set_state(store, "backup", today.isoformat())
@@ -233,6 +233,11 @@ def briefings_dir(db_path: Path, cfg: dict) -> Path:
 
 def _at(day: dt.date, clock: str) -> pd.Timestamp:
     return pd.Timestamp(dt.datetime.combine(day, dt.time.fromisoformat(clock)), tz=TIMEZONE)
+
+
+def _due(store: Store, now: pd.Timestamp, from_time: pd.Timestamp, state_key: str, period: str) -> bool:
+    """A scheduled job is due once its time has come and it has not yet been done for this period."""
+    return now >= from_time and get_state(store, state_key) != period
 
 
 def _mail_briefing(store: Store, title: str, period: str, files: list[Path]) -> list[str]:
